@@ -1,0 +1,35 @@
+import type { RevocationCheck, RevocationQuery, RevocationStatus } from "./types.js";
+
+/**
+ * A revocation list held in memory and changed by hand: for tests, and for a service that has no
+ * revocation feed yet. The live, NATS-fed list is in @trustmesh/revocation.
+ */
+export class InMemoryRevocationList implements RevocationCheck {
+  readonly #jtis = new Set<string>();
+  /** sub -> tokens with `iat` before this (epoch seconds) are revoked. */
+  readonly #subjects = new Map<string, number>();
+  readonly #kids = new Set<string>();
+
+  revokeToken(jti: string): this {
+    this.#jtis.add(jti);
+    return this;
+  }
+
+  revokeSubject(sub: string, issuedBeforeSec: number): this {
+    this.#subjects.set(sub, Math.max(issuedBeforeSec, this.#subjects.get(sub) ?? 0));
+    return this;
+  }
+
+  revokeKey(kid: string): this {
+    this.#kids.add(kid);
+    return this;
+  }
+
+  check(token: RevocationQuery): RevocationStatus {
+    if (this.#jtis.has(token.jti)) return "revoked-jti";
+    if (this.#kids.has(token.kid)) return "revoked-kid";
+    const before = this.#subjects.get(token.sub);
+    if (before !== undefined && token.iat < before) return "revoked-subject";
+    return "active";
+  }
+}

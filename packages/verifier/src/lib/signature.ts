@@ -1,0 +1,54 @@
+/**
+ * Signature checks on node:crypto directly: the hot path pays for the curve arithmetic and little
+ * else. Each algorithm also refuses what OpenSSL would tolerate or what other verifiers have got
+ * wrong: a wrong-length signature, ECDSA r or s outside [1, n-1] (the "psychic signature" class,
+ * CVE-2022-21449), and an Ed25519 S at or above the group order (RFC 8032 §5.1.7 malleability).
+ */
+import { verify as cryptoVerify } from "node:crypto";
+import type { TrustedKey } from "../types.js";
+
+const SIGNATURE_BYTES = 64;
+
+/** P-256 group order n, big-endian. */
+const P256_ORDER = Buffer.from("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", "hex");
+
+/** Ed25519 group order L, little-endian as S is encoded. */
+const ED25519_ORDER_LE = Buffer.from("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", "hex");
+
+export function verifySignature(key: TrustedKey, signingInput: Buffer, signature: Buffer): boolean {
+  if (signature.length !== SIGNATURE_BYTES) return false;
+  try {
+    if (key.alg === "EdDSA") {
+      return isBelowLittleEndian(signature, 32, ED25519_ORDER_LE) && cryptoVerify(null, signingInput, key.key, signature);
+    }
+    return (
+      isScalarInRange(signature, 0) &&
+      isScalarInRange(signature, 32) &&
+      cryptoVerify("sha256", signingInput, { key: key.key, dsaEncoding: "ieee-p1363" }, signature)
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** 0 < value < n for the 32-byte big-endian scalar at `offset`. */
+function isScalarInRange(signature: Buffer, offset: number): boolean {
+  let nonZero = false;
+  for (let i = 0; i < 32; i++) {
+    if (signature[offset + i] !== 0) {
+      nonZero = true;
+      break;
+    }
+  }
+  return nonZero && signature.compare(P256_ORDER, 0, 32, offset, offset + 32) < 0;
+}
+
+/** value < bound for the 32-byte little-endian integer at `offset`. */
+function isBelowLittleEndian(bytes: Buffer, offset: number, bound: Buffer): boolean {
+  for (let i = 31; i >= 0; i--) {
+    const a = bytes[offset + i] as number;
+    const b = bound[i] as number;
+    if (a !== b) return a < b;
+  }
+  return false;
+}
