@@ -7,3 +7,4 @@ export * as adminV1 from "./gen/trustmesh/admin/v1/admin.js";
 export * as issuerV1 from "./gen/trustmesh/issuer/v1/issuer.js";
 export * as policyV1 from "./gen/trustmesh/v1/policy.js";
 export * as revocationV1 from "./gen/trustmesh/revocation/v1/revocation.js";
+export { PROTO_ROOT } from "./proto-root.js";

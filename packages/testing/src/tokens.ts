@@ -6,6 +6,7 @@
 import { randomBytes, sign } from "node:crypto";
 import { SignJWT } from "jose";
 import type { TestSigningKey } from "./keys.js";
+import { lowS, withLowS } from "./low-s.js";
 
 export const TEST_ISSUER = "https://issuer.trustmesh.test";
 export const TEST_AUDIENCE = "payments";
@@ -55,7 +56,8 @@ export function withChanges(base: Record<string, unknown>, changes: Readonly<Rec
 export async function mintTestToken(key: TestSigningKey, options: TestTokenOptions = {}): Promise<string> {
   const claims = withChanges(profileClaims(options), options.claims);
   const header = withChanges({ alg: key.alg, kid: key.kid, typ: "at+jwt" }, options.header);
-  return new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(key.privateKey);
+  const token = await new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(key.privateKey);
+  return key.alg === "ES256" ? withLowS(token) : token;
 }
 
 /** Signs `header.payload` exactly as given (JSON text or objects), bypassing every library check. */
@@ -66,7 +68,7 @@ export function signRawToken(key: TestSigningKey, header: string | object, paylo
   const signature =
     key.alg === "EdDSA"
       ? sign(null, Buffer.from(signingInput), key.privateKey)
-      : sign("sha256", Buffer.from(signingInput), { key: key.privateKey, dsaEncoding: "ieee-p1363" });
+      : lowS(sign("sha256", Buffer.from(signingInput), { key: key.privateKey, dsaEncoding: "ieee-p1363" }));
   return `${signingInput}.${signature.toString("base64url")}`;
 }
 
@@ -92,5 +94,6 @@ export async function mintClientAssertion(key: TestSigningKey, options: TestAsse
     { iss: options.serviceId, sub: options.serviceId, aud: options.issuer ?? TEST_ISSUER, iat: now, exp: now + (options.lifetimeSec ?? 30), jti: newJti() },
     options.claims,
   );
-  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT" }).sign(key.privateKey);
+  const token = await new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT" }).sign(key.privateKey);
+  return key.alg === "ES256" ? withLowS(token) : token;
 }

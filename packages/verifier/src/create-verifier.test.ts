@@ -199,6 +199,7 @@ describe("rejects hostile and malformed tokens", () => {
     ["an ECDSA signature of zeros (psychic signature)", () => withSignature(raw(profileHeader(es), claims(), es), Buffer.alloc(64)), "ERR_SIGNATURE_INVALID"],
     ["an ECDSA signature with r = n", () => withSignature(raw(profileHeader(es), claims(), es), Buffer.concat([P256_N, Buffer.alloc(31), Buffer.from([1])])), "ERR_SIGNATURE_INVALID"],
     ["an ECDSA signature in DER form", () => derSignature(raw(profileHeader(es), claims(), es)), "ERR_SIGNATURE_INVALID"],
+    ["an ECDSA signature with s replaced by n - s (malleated)", () => highS(raw(profileHeader(es), claims(), es)), "ERR_SIGNATURE_INVALID"],
   ];
   it.each(cases)("%s -> %s", async (_name, make, code) => {
     expect(await codeOf(verifierFor().verify(await make()))).toBe(code);
@@ -303,7 +304,8 @@ describe("revocation", () => {
     const error = (await verifier.verify(token).catch((e: unknown) => e)) as VerifyError;
     expect(error.code).toBe("ERR_TOKEN_REVOKED");
     expect(error.reason).toBe(reason);
-    expect(verifier.cacheStats().hits).toBe(1);
+    // One full verification: the second call was answered from the cache, revocation and all.
+    expect(verifier.cacheStats().misses).toBe(1);
   });
 
   it("a subject revocation spares tokens issued at or after its time", async () => {
@@ -438,6 +440,14 @@ function malleateEd25519(token: string): string {
   const s = BigInt(`0x${Buffer.from(signature.subarray(32)).reverse().toString("hex")}`) + ED25519_L;
   const sBytes = Buffer.from(s.toString(16).padStart(64, "0"), "hex").reverse();
   return withSignature(token, Buffer.concat([signature.subarray(0, 32), sBytes]));
+}
+
+/** (r, n - s) verifies as (r, s) does under plain ECDSA: the second spelling of one token. */
+function highS(token: string): string {
+  const signature = Buffer.from(parts(token)[2], "base64url");
+  const s = BigInt(`0x${signature.subarray(32).toString("hex")}`);
+  const flipped = BigInt(`0x${P256_N.toString("hex")}`) - s;
+  return withSignature(token, Buffer.concat([signature.subarray(0, 32), Buffer.from(flipped.toString(16).padStart(64, "0"), "hex")]));
 }
 
 function derSignature(token: string): string {

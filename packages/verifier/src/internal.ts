@@ -5,3 +5,5 @@
 export { verifyCompactJws, type CompactJwsRules, type VerifiedJws } from "./lib/compact-jws.js";
 export { importJwk, type ImportResult } from "./lib/import-jwk.js";
 export { parseStrictJsonObject } from "./lib/strict-json.js";
+export { toLowS } from "./lib/signature.js";
+export { buildKeyMap, type KeyMap } from "./lib/key-set.js";

@@ -66,7 +66,10 @@ export function createRemoteKeySource(options: RemoteKeySourceOptions): RemoteKe
         redirect: "error",
         signal: AbortSignal.any([abort.signal, AbortSignal.timeout(timeoutMs)]),
       });
-      if (response.status !== 200) throw new Error(`JWKS endpoint answered HTTP ${response.status}`);
+      if (response.status !== 200) {
+        await response.body?.cancel();
+        throw new Error(`JWKS endpoint answered HTTP ${response.status}`);
+      }
       const body = await readLimited(response, maxBytes);
       keys = buildKeyMap(JSON.parse(body), logger, keys);
       markReady();
@@ -127,7 +130,11 @@ export function createRemoteKeySource(options: RemoteKeySourceOptions): RemoteKe
 
 async function readLimited(response: Response, maxBytes: number): Promise<string> {
   const declared = Number(response.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) throw new Error("JWKS response is larger than the limit");
+  if (declared > maxBytes) {
+    // Unread bodies keep their connection open; cancel so a hostile endpoint cannot pile them up.
+    await response.body?.cancel();
+    throw new Error("JWKS response is larger than the limit");
+  }
   if (response.body === null) return "";
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -162,6 +169,9 @@ function positive(option: string, value: number | undefined, fallback: number): 
   return chosen;
 }
 
+/** fetch wraps the reason (refused, redirect, timeout) in `cause`; name it so logs can tell. */
 function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : "unknown error";
+  if (!(error instanceof Error)) return "unknown error";
+  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : "";
+  return `${error.name}: ${error.message}${cause}`;
 }

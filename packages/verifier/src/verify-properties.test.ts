@@ -10,7 +10,7 @@ import {
   type TestSigningKey,
 } from "@trustmesh/testing";
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createVerifier, VERIFY_ERROR_CODES, VerifyError, type ServiceClaims, type Verifier } from "./index.js";
 
 // Enough to reach the deep branches (key lookup, signature, claims) many times over, and still run
@@ -38,6 +38,10 @@ beforeAll(async () => {
     mintTestToken(ed, { nowSec: TEST_NOW_SEC, claims: { aud: [TEST_AUDIENCE], scope: undefined, tenant_id: undefined } }),
     mintTestToken(es, { nowSec: TEST_NOW_SEC, claims: { aud: [TEST_AUDIENCE], scope: "" } }),
   ]);
+});
+
+beforeEach(() => {
+  faults.length = 0;
 });
 
 function newVerifier(): Verifier {
@@ -268,7 +272,6 @@ describe("mutations of a valid token", () => {
       { numRuns: NUM_RUNS },
     );
     // Some mutations are no-ops by construction (swap a segment with itself); the identity branch ran.
-
     expect(identical).toBeGreaterThan(0);
     for (const token of validTokens) await expect(verifier.verify(token)).resolves.toEqual(originals.get(token));
   });
@@ -290,7 +293,6 @@ function headerAccepted(header: unknown, signer: TestSigningKey): boolean {
 /** An independent reading of the token profile: the claims a verifier must return, or undefined. */
 function expectedClaims(payload: unknown, kid: string): ServiceClaims | undefined {
   if (!isPlainObject(payload)) return undefined;
-  const now = TEST_NOW_SEC;
   const iss = own(payload, "iss");
   const audClaim = own(payload, "aud");
   const aud = Array.isArray(audClaim) && audClaim.length === 1 ? (audClaim[0] as unknown) : audClaim;

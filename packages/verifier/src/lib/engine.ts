@@ -52,12 +52,14 @@ export class VerificationEngine {
           throw new VerifyError("ERR_TOKEN_EXPIRED", "token has expired");
         }
         await this.#checkRevocation(cached.claims);
+        this.#cache.hits++;
         return cached.claims;
       }
       // The key was dropped or replaced since: verify from scratch against what is trusted now.
       this.#cache.delete(token);
     }
 
+    this.#cache.misses++;
     const { claims, key } = await this.#verifyUncached(token, nowSec);
     await this.#checkRevocation(claims);
     this.#cache.set(token, { claims, key }, nowSec);

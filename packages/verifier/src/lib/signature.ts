@@ -2,7 +2,11 @@
  * Signature checks on node:crypto directly: the hot path pays for the curve arithmetic and little
  * else. Each algorithm also refuses what OpenSSL would tolerate or what other verifiers have got
  * wrong: a wrong-length signature, ECDSA r or s outside [1, n-1] (the "psychic signature" class,
- * CVE-2022-21449), and an Ed25519 S at or above the group order (RFC 8032 §5.1.7 malleability).
+ * CVE-2022-21449), an ECDSA s above n/2, and an Ed25519 S at or above the group order.
+ *
+ * The last two close signature malleability: (r, n - s) is as valid as (r, s), and S + L as S,
+ * so without them one signed token has a second spelling that also verifies. trustmesh's issuer
+ * signs ES256 with low s (as BIP 62 does for Bitcoin), so only the canonical half is accepted.
  */
 import { verify as cryptoVerify } from "node:crypto";
 import type { TrustedKey } from "../types.js";
@@ -11,6 +15,8 @@ const SIGNATURE_BYTES = 64;
 
 /** P-256 group order n, big-endian. */
 const P256_ORDER = Buffer.from("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", "hex");
+/** floor(n / 2): the largest s of a low-s signature. */
+const P256_HALF_ORDER = Buffer.from("7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8", "hex");
 
 /** Ed25519 group order L, little-endian as S is encoded. */
 const ED25519_ORDER_LE = Buffer.from("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", "hex");
@@ -22,8 +28,8 @@ export function verifySignature(key: TrustedKey, signingInput: Buffer, signature
       return isBelowLittleEndian(signature, 32, ED25519_ORDER_LE) && cryptoVerify(null, signingInput, key.key, signature);
     }
     return (
-      isScalarInRange(signature, 0) &&
-      isScalarInRange(signature, 32) &&
+      isScalarInRange(signature, 0, P256_ORDER, false) &&
+      isScalarInRange(signature, 32, P256_HALF_ORDER, true) &&
       cryptoVerify("sha256", signingInput, { key: key.key, dsaEncoding: "ieee-p1363" }, signature)
     );
   } catch {
@@ -31,8 +37,8 @@ export function verifySignature(key: TrustedKey, signingInput: Buffer, signature
   }
 }
 
-/** 0 < value < n for the 32-byte big-endian scalar at `offset`. */
-function isScalarInRange(signature: Buffer, offset: number): boolean {
+/** 0 < value < bound (or <= bound) for the 32-byte big-endian scalar at `offset`. */
+function isScalarInRange(signature: Buffer, offset: number, bound: Buffer, inclusive: boolean): boolean {
   let nonZero = false;
   for (let i = 0; i < 32; i++) {
     if (signature[offset + i] !== 0) {
@@ -40,7 +46,8 @@ function isScalarInRange(signature: Buffer, offset: number): boolean {
       break;
     }
   }
-  return nonZero && signature.compare(P256_ORDER, 0, 32, offset, offset + 32) < 0;
+  const order = signature.compare(bound, 0, 32, offset, offset + 32);
+  return nonZero && (order < 0 || (inclusive && order === 0));
 }
 
 /** value < bound for the 32-byte little-endian integer at `offset`. */
@@ -51,4 +58,13 @@ function isBelowLittleEndian(bytes: Buffer, offset: number, bound: Buffer): bool
     if (a !== b) return a < b;
   }
   return false;
+}
+
+const P256_ORDER_INT = BigInt(`0x${P256_ORDER.toString("hex")}`);
+
+/** The low-s form of a P1363 ES256 signature, the one `verifySignature` accepts. For signers. */
+export function toLowS(signature: Buffer): Buffer {
+  if (signature.length !== SIGNATURE_BYTES || isScalarInRange(signature, 32, P256_HALF_ORDER, true)) return signature;
+  const s = P256_ORDER_INT - BigInt(`0x${signature.subarray(32).toString("hex")}`);
+  return Buffer.concat([signature.subarray(0, 32), Buffer.from(s.toString(16).padStart(64, "0"), "hex")]);
 }

@@ -25,11 +25,9 @@ export class TokenCache {
     return this.#entries.size;
   }
 
+  /** Counts nothing: only the engine knows whether an entry was served. */
   get(token: string): CachedToken | undefined {
-    const entry = this.#entries.get(token);
-    if (entry === undefined) this.misses++;
-    else this.hits++;
-    return entry;
+    return this.#entries.get(token);
   }
 
   set(token: string, entry: CachedToken, nowSec: number): void {

@@ -16,8 +16,8 @@ afterEach(() => {
   for (const keys of started.splice(0)) keys.close();
 });
 
-function signingKeys(store: IssuerStore, clock: { now: number }, kek = KeyEncryptionKey.generate(), onRotated?: () => void): SigningKeys {
-  const keys = new SigningKeys({ store, kek, algorithm: "EdDSA", timing, checkIntervalMs: 60_000, now: () => clock.now, ...(onRotated ? { onRotated } : {}) });
+function signingKeys(store: IssuerStore, clock: { now: number }, kek = KeyEncryptionKey.generate(), onRotated?: () => void, algorithm: "EdDSA" | "ES256" = "EdDSA"): SigningKeys {
+  const keys = new SigningKeys({ store, kek, algorithm, timing, checkIntervalMs: 60_000, now: () => clock.now, ...(onRotated ? { onRotated } : {}) });
   started.push(keys);
   return keys;
 }
@@ -41,6 +41,16 @@ describe("signing keys", () => {
     expect(keys.jwks().keys).toHaveLength(2);
     const token = await mint(keys, T0);
     await expect(verifierFor(keys, T0).verify(token)).resolves.toMatchObject({ kid: keys.activeKid });
+  });
+
+  it("signs ES256 with low s, so every token verifies and has one spelling", async () => {
+    const clock = { now: T0 };
+    const keys = signingKeys(createMemoryStore({ now: () => clock.now }), clock, undefined, undefined, "ES256");
+    await keys.start();
+    const verifier = verifierFor(keys, T0);
+    for (let i = 0; i < 40; i++) {
+      await expect(verifier.verify(await mint(keys, T0 + i))).resolves.toMatchObject({ kid: keys.activeKid });
+    }
   });
 
   it("keeps private halves sealed at rest, bound to the KEK", async () => {

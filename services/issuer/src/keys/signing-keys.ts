@@ -6,6 +6,7 @@
  */
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from "jose";
+import { toLowS } from "@trustmesh/verifier/internal";
 import type { IssuerStore } from "../store/types.js";
 import type { KeyEncryptionKey } from "./key-encryption.js";
 import {
@@ -48,6 +49,7 @@ export class SigningKeys {
   #keys: readonly StoredSigningKey[] = [];
   readonly #privateKeys = new Map<string, KeyObject>();
   #timer: NodeJS.Timeout | undefined;
+  #jwks: { keys: readonly StoredSigningKey[]; until: number; jwks: PublicJwks } | undefined;
 
   constructor(options: SigningKeysOptions) {
     this.#options = options;
@@ -89,18 +91,24 @@ export class SigningKeys {
     return this.#keys;
   }
 
+  /** The same object until the keyring changes or a retired key's publication ends. */
   jwks(): PublicJwks {
-    return { keys: publishedKeys(this.#keys, this.#options.now()).map((key) => key.publicJwk) };
+    const now = this.#options.now();
+    const cached = this.#jwks;
+    if (cached?.keys === this.#keys && now < cached.until) return cached.jwks;
+    const published = publishedKeys(this.#keys, now);
+    const until = Math.min(Infinity, ...published.map((key) => (key.state === "retired" ? (key.publishUntilMs ?? 0) : Infinity)));
+    const jwks = { keys: published.map((key) => key.publicJwk) };
+    this.#jwks = { keys: this.#keys, until, jwks };
+    return jwks;
   }
 
   /** Signs an access token with the active key (`typ` at+jwt, `kid` its thumbprint). */
   async sign(claims: JWTPayload): Promise<{ token: string; kid: string }> {
     const key = activeKey(this.#keys);
     if (key.alg !== "EdDSA" && key.alg !== "ES256") throw new KeyringError("ERR_KEYRING_INVALID", `active key ${key.kid} has unsupported alg`);
-    return {
-      token: await new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "at+jwt" }).sign(this.#privateKey(key)),
-      kid: key.kid,
-    };
+    const token = await new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "at+jwt" }).sign(this.#privateKey(key));
+    return { token: key.alg === "ES256" ? withLowS(token) : token, kid: key.kid };
   }
 
   /** Rotation on demand. `immediate` skips the pre-publication window (a compromised key). */
@@ -164,4 +172,10 @@ export class SigningKeys {
       publicJwk: { ...publicJwk, kid, alg, use: "sig" },
     };
   }
+}
+
+/** Verifiers accept only the low-s spelling of an ES256 signature (no malleated second copy). */
+function withLowS(token: string): string {
+  const end = token.lastIndexOf(".");
+  return `${token.slice(0, end + 1)}${toLowS(Buffer.from(token.slice(end + 1), "base64url")).toString("base64url")}`;
 }

@@ -826,6 +826,8 @@ export const TokenIssuerService = {
    * exists anywhere in the mesh.
    * buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
    * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+   * Public to the interceptor: the caller has no token yet and proves itself
+   * with the assertion in the request instead.
    */
   issueToken: {
     path: "/trustmesh.issuer.v1.TokenIssuer/IssueToken" as const,
@@ -873,6 +875,8 @@ export interface TokenIssuerServer extends UntypedServiceImplementation {
    * exists anywhere in the mesh.
    * buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
    * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+   * Public to the interceptor: the caller has no token yet and proves itself
+   * with the assertion in the request instead.
    */
   issueToken: handleUnaryCall<IssueTokenRequest, TokenResponse>;
   /**
@@ -896,6 +900,8 @@ export interface TokenIssuerClient extends Client {
    * exists anywhere in the mesh.
    * buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
    * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+   * Public to the interceptor: the caller has no token yet and proves itself
+   * with the assertion in the request instead.
    */
   issueToken(
     request: IssueTokenRequest,
