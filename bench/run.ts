@@ -12,6 +12,8 @@ import { formatGroup, type Benchmark } from "./lib/report.js";
 /** One line per benchmark module, loaded only when it runs. */
 const BENCHMARKS: Readonly<Record<string, () => Promise<{ default: Benchmark }>>> = {
   verifier: () => import("./verifier.bench.js"),
+  issuer: () => import("./issuer.bench.js"),
+  revocation: () => import("./revocation.bench.js"),
 };
 
 const RESULTS_DIR = new URL("./results/", import.meta.url);

@@ -23,6 +23,9 @@ export interface MeasureOptions {
   readonly roundMs: number;
   /** Rounds per subject; odd, so the median is one measured round. */
   readonly rounds: number;
+  /** "wall" (the default) times elapsed time; "cpu" this process's CPU time (every thread), for
+   *  costs that must not count waiting or other processes on a busy machine. */
+  readonly clock?: "wall" | "cpu";
 }
 
 export interface Measurement {
@@ -40,13 +43,13 @@ export async function compare(baseline: Subject, candidates: readonly Subject[],
   const subjects = [baseline, ...candidates];
   const runs = [];
   for (const subject of subjects) {
-    const calibrated = await calibrate(subject.op, options);
+    const calibrated = await calibrate(subject.op, options, clockOf(options));
     runs.push({ subject, ...calibrated, samples: [] as number[] });
   }
   for (let round = 0; round < options.rounds; round++) {
     const order = round % 2 === 0 ? runs : [...runs].reverse();
     for (const run of order) {
-      const ns = await timeRound(run.subject.op, run.iterations, run.next);
+      const ns = await timeRound(run.subject.op, run.iterations, run.next, clockOf(options));
       run.next += run.iterations;
       run.samples.push(ns / run.iterations);
     }
@@ -66,14 +69,14 @@ export async function compare(baseline: Subject, candidates: readonly Subject[],
 }
 
 /** Runs `op` in doubling batches for the warm-up time; the last batch sets the iteration count. */
-async function calibrate(op: Operation, options: MeasureOptions): Promise<{ iterations: number; next: number }> {
+async function calibrate(op: Operation, options: MeasureOptions, clock: () => bigint): Promise<{ iterations: number; next: number }> {
   const warmupNs = options.warmupMs * 1e6;
   let batch = 1;
   let next = 0;
   let spentNs = 0;
   let lastNsPerOp = Number.POSITIVE_INFINITY;
   while (spentNs < warmupNs) {
-    const ns = await timeRound(op, batch, next);
+    const ns = await timeRound(op, batch, next, clock);
     next += batch;
     spentNs += ns;
     lastNsPerOp = ns / batch;
@@ -82,18 +85,28 @@ async function calibrate(op: Operation, options: MeasureOptions): Promise<{ iter
   return { iterations: Math.max(1, Math.round((options.roundMs * 1e6) / lastNsPerOp)), next };
 }
 
-async function timeRound(op: Operation, iterations: number, first: number): Promise<number> {
+async function timeRound(op: Operation, iterations: number, first: number, clock: () => bigint): Promise<number> {
   const end = first + iterations;
   if (op.kind === "sync") {
     const run = op.run;
-    const start = process.hrtime.bigint();
+    const start = clock();
     for (let i = first; i < end; i++) run(i);
-    return Number(process.hrtime.bigint() - start);
+    return Number(clock() - start);
   }
   const run = op.run;
-  const start = process.hrtime.bigint();
+  const start = clock();
   for (let i = first; i < end; i++) await run(i);
-  return Number(process.hrtime.bigint() - start);
+  return Number(clock() - start);
+}
+
+function clockOf(options: MeasureOptions): () => bigint {
+  return options.clock === "cpu" ? cpuClock : () => process.hrtime.bigint();
+}
+
+/** Microsecond resolution: rounds of a few milliseconds or more keep it negligible. */
+function cpuClock(): bigint {
+  const { user, system } = process.cpuUsage();
+  return BigInt(user + system) * 1000n;
 }
 
 function median(values: readonly number[]): number {

@@ -22,13 +22,35 @@ export interface ResultGroup {
   readonly rows: readonly ResultRow[];
 }
 
+/**
+ * Figures that are not one operation's timing (a load test's throughput and CPU, counts), kept
+ * as numbers in the results file; each column says how to print its values.
+ */
+export interface TableGroup {
+  readonly title: string;
+  readonly details: Readonly<Record<string, string | number>>;
+  readonly columns: readonly TableColumn[];
+  readonly rows: readonly Readonly<Record<string, string | number>>[];
+}
+
+export interface TableColumn {
+  /** The row field this column shows. */
+  readonly key: string;
+  readonly label: string;
+  /** Decimals for a number; a string value is printed as it is. */
+  readonly digits?: number;
+  /** Printed after a number: "µs", "×", "/s"… */
+  readonly unit?: string;
+}
+
 export interface Benchmark {
   readonly description: string;
   readonly measure: MeasureOptions;
-  run(): Promise<readonly ResultGroup[]>;
+  run(): Promise<readonly (ResultGroup | TableGroup)[]>;
 }
 
-export function formatGroup(group: ResultGroup): string {
+export function formatGroup(group: ResultGroup | TableGroup): string {
+  if ("columns" in group) return formatTable(group);
   const details = Object.entries(group.details)
     .map(([name, value]) => `${name} ${value}`)
     .join(", ");
@@ -41,15 +63,35 @@ export function formatGroup(group: ResultGroup): string {
     row.goal?.description ?? "",
     row.goal === undefined || row.goal.met === undefined ? "" : row.goal.met ? "met" : "MISSED",
   ]);
+  return layout(`${group.title}${details === "" ? "" : `  (${details})`}`, header, body, new Set([1, 2, 3]));
+}
+
+function formatTable(group: TableGroup): string {
+  const details = Object.entries(group.details)
+    .map(([name, value]) => `${name} ${value}`)
+    .join(", ");
+  const header = group.columns.map((column) => column.label);
+  const body = group.rows.map((row) =>
+    group.columns.map((column) => {
+      const value = row[column.key];
+      if (value === undefined) return "";
+      return typeof value === "number" ? `${value.toFixed(column.digits ?? 0)}${column.unit === undefined ? "" : ` ${column.unit}`}` : value;
+    }),
+  );
+  const numeric = new Set(group.columns.flatMap((column, index) => (group.rows.some((row) => typeof row[column.key] === "number") ? [index] : [])));
+  return layout(`${group.title}${details === "" ? "" : `  (${details})`}`, header, body, numeric);
+}
+
+/** Numeric columns right-aligned, the rest left-aligned, under a rule. */
+function layout(title: string, header: readonly string[], body: readonly (readonly string[])[], numeric: ReadonlySet<number>): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...body.map((line) => (line[column] ?? "").length)));
-  const numeric = new Set([1, 2, 3]);
   const line = (cells: readonly string[]): string =>
     cells
       .map((cell, column) => (numeric.has(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0)))
       .join("  ")
       .trimEnd();
   const rule = widths.map((width) => "-".repeat(width)).join("  ");
-  return [`${group.title}${details === "" ? "" : `  (${details})`}`, line(header), rule, ...body.map(line)].join("\n");
+  return [title, line(header), rule, ...body.map(line)].join("\n");
 }
 
 function formatRatio(ratio: number): string {

@@ -5,7 +5,7 @@ import { createAuthInterceptor } from "./create-auth-interceptor.js";
 import { CallerMissingError, InterceptorOptionsError, PolicyError } from "./errors.js";
 import { authorization, CALL_KINDS, ECHO_PATHS, startEchoServer, type CallKind, type EchoServer } from "./fixtures/echo-server.js";
 import { rawGrpcUnary } from "./fixtures/raw-http2.js";
-import { gatedVerifier, mintTestTokens, testVerifier, type TestTokens } from "./fixtures/tokens.js";
+import { gatedVerifier, mintTestTokens, testNow, testVerifier, type TestTokens } from "./fixtures/tokens.js";
 import { getCaller, requireCaller } from "./get-caller.js";
 import { allowServices, allowTenants, policy, requireScopes, type PolicyMap } from "./policy.js";
 import { HEALTH_AND_REFLECTION_POLICIES } from "./public-methods.js";
@@ -18,7 +18,7 @@ let server: EchoServer;
 
 beforeAll(async () => {
   tokens = await mintTestTokens();
-  server = await startEchoServer(createAuthInterceptor({ verifier: testVerifier(tokens.key), policies: ECHO_POLICIES }));
+  server = await startEchoServer(createAuthInterceptor({ verifier: testVerifier(tokens.key), policies: ECHO_POLICIES, now: testNow }));
 });
 
 afterAll(async () => {
@@ -114,7 +114,7 @@ describe("two authorization values", () => {
   let duplicating: EchoServer;
 
   beforeAll(async () => {
-    duplicating = await startEchoServer(addSecondValue, createAuthInterceptor({ verifier: testVerifier(tokens.key), policies: ECHO_POLICIES }));
+    duplicating = await startEchoServer(addSecondValue, createAuthInterceptor({ verifier: testVerifier(tokens.key), policies: ECHO_POLICIES, now: testNow }));
   });
 
   afterAll(async () => {
@@ -154,7 +154,7 @@ describe("two authorization values", () => {
 describe("a refused call's messages", () => {
   it.each(CALL_KINDS)("never reach a %s handler, even when sent before verification ends", async (kind) => {
     const gated = gatedVerifier(testVerifier(tokens.key));
-    const held = await startEchoServer(createAuthInterceptor({ verifier: gated.verifier, policies: ECHO_POLICIES }));
+    const held = await startEchoServer(createAuthInterceptor({ verifier: gated.verifier, policies: ECHO_POLICIES, now: testNow }));
     try {
       const result = held.client.call(kind, authorization(`Bearer ${tokens.missingScope}`), ["one", "two", "three"]);
       await gated.asked;
@@ -169,7 +169,7 @@ describe("a refused call's messages", () => {
 
   it("are held, not dropped, while a client stream is verified, and delivered in order on success", async () => {
     const gated = gatedVerifier(testVerifier(tokens.key));
-    const held = await startEchoServer(createAuthInterceptor({ verifier: gated.verifier, policies: ECHO_POLICIES }));
+    const held = await startEchoServer(createAuthInterceptor({ verifier: gated.verifier, policies: ECHO_POLICIES, now: testNow }));
     try {
       const stream = held.client.openClientStream(authorization(`Bearer ${tokens.valid}`));
       await gated.asked;
@@ -186,7 +186,7 @@ describe("a refused call's messages", () => {
 
   it("never start a client-stream handler when refused after every write went out", async () => {
     const gated = gatedVerifier(testVerifier(tokens.key));
-    const held = await startEchoServer(createAuthInterceptor({ verifier: gated.verifier, policies: ECHO_POLICIES }));
+    const held = await startEchoServer(createAuthInterceptor({ verifier: gated.verifier, policies: ECHO_POLICIES, now: testNow }));
     try {
       const stream = held.client.openClientStream(authorization(`Bearer ${tokens.expired}`));
       await gated.asked;
@@ -206,7 +206,7 @@ describe("methods without a token or a policy", () => {
   let publicOnly: EchoServer;
 
   beforeAll(async () => {
-    publicOnly = await startEchoServer(createAuthInterceptor({ verifier: testVerifier(tokens.key), policies: HEALTH_AND_REFLECTION_POLICIES }));
+    publicOnly = await startEchoServer(createAuthInterceptor({ verifier: testVerifier(tokens.key), policies: HEALTH_AND_REFLECTION_POLICIES, now: testNow }));
   });
 
   afterAll(async () => {
@@ -256,6 +256,9 @@ describe("createAuthInterceptor options", () => {
     { name: "no verifier", options: { policies: {} }, error: InterceptorOptionsError },
     { name: "a verifier without verify", options: { verifier: {}, policies: {} }, error: InterceptorOptionsError },
     { name: "a logger without error", options: { verifier, policies: {}, logger: {} }, error: InterceptorOptionsError },
+    { name: "a revocation check that is not a feed", options: { verifier, policies: {}, revocation: { check: () => "active" } }, error: InterceptorOptionsError },
+    { name: "metrics without a registry", options: { verifier, policies: {}, metrics: {} }, error: InterceptorOptionsError },
+    { name: "a clock that is not a function", options: { verifier, policies: {}, now: 0 }, error: InterceptorOptionsError },
     { name: "no policies", options: { verifier }, error: PolicyError },
     { name: "a key that is not a method path", options: { verifier, policies: { "Echo/Unary": requireScopes("a") } }, error: PolicyError },
     { name: "a policy not built by this package", options: { verifier, policies: { "/a.B/C": { scopes: "a" } } }, error: PolicyError },

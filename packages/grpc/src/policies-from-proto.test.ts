@@ -18,11 +18,15 @@ const load = (file: string): ReturnType<typeof loadSync> => loadSync(file, { inc
 describe("policiesFromProto on admin.proto", () => {
   const policies = policiesFromProto(load("trustmesh/admin/v1/admin.proto"));
 
-  it("requires trustmesh:admin on every IssuerAdmin method, and declares nothing else", () => {
+  it("requires trustmesh:admin on every IssuerAdmin method; the imported TokenIssuer's are public", () => {
     const adminPaths = Object.values(adminV1.IssuerAdminService).map((method) => method.path);
+    const issuerPaths = ["IssueToken", "RefreshToken", "GetJwks"].map((method) => `/trustmesh.issuer.v1.TokenIssuer/${method}`);
 
-    expect(adminPaths).toHaveLength(7);
-    expect(policies).toEqual(Object.fromEntries(adminPaths.map((path) => [path, requireScopes("trustmesh:admin")])));
+    expect(adminPaths).toHaveLength(10);
+    expect(policies).toEqual({
+      ...Object.fromEntries(adminPaths.map((path) => [path, requireScopes("trustmesh:admin")])),
+      ...Object.fromEntries(issuerPaths.map((path) => [path, publicMethod()])),
+    });
     expect(() => {
       assertEveryMethodHasPolicy(adminV1.IssuerAdminService, policies);
     }).not.toThrow();

@@ -1,10 +1,11 @@
-import type { RevocationCheck, RevocationQuery, RevocationStatus } from "./types.js";
+import type { RevocationFeed, RevocationQuery, RevocationStatus } from "./types.js";
 
 /**
  * A revocation list held in memory and changed by hand: for tests, and for a service that has no
  * revocation feed yet. The live, NATS-fed list is in @trustmesh/revocation.
  */
-export class InMemoryRevocationList implements RevocationCheck {
+export class InMemoryRevocationList implements RevocationFeed {
+  readonly #listeners = new Set<() => void>();
   readonly #jtis = new Set<string>();
   /** sub -> tokens with `iat` before this (epoch seconds) are revoked. */
   readonly #subjects = new Map<string, number>();
@@ -12,16 +13,26 @@ export class InMemoryRevocationList implements RevocationCheck {
 
   revokeToken(jti: string): this {
     this.#jtis.add(jti);
-    return this;
+    return this.#changed();
   }
 
   revokeSubject(sub: string, issuedBeforeSec: number): this {
     this.#subjects.set(sub, Math.max(issuedBeforeSec, this.#subjects.get(sub) ?? 0));
-    return this;
+    return this.#changed();
   }
 
   revokeKey(kid: string): this {
     this.#kids.add(kid);
+    return this.#changed();
+  }
+
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(): this {
+    for (const listener of this.#listeners) listener();
     return this;
   }
 

@@ -30,6 +30,7 @@ export type {
   JsonWebKeySet,
   KeySource,
   RevocationCheck,
+  RevocationFeed,
   RevocationQuery,
   RevocationStatus,
   ServiceClaims,

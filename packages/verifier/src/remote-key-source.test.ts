@@ -25,7 +25,7 @@ const FAILED_FETCH = "JWKS fetch failed; keeping the keys already loaded";
 const taggedPath = (tag: string): string => `${JWKS_PATH}?source=${tag}`;
 
 /** How the JWKS endpoint answers; the redirect target always serves the key set. */
-type Behaviour = "serve" | "hold" | "http-500" | "not-json" | "not-a-key-set" | "oversized-declared" | "oversized-streamed" | "redirect";
+type Behaviour = "serve" | "hold" | "http-500" | "not-json" | "not-a-key-set" | "empty-key-set" | "oversized-declared" | "oversized-streamed" | "redirect";
 
 interface JwksServer {
   /** The JWKS URL, or its `taggedPath` one. */
@@ -80,6 +80,9 @@ async function startJwksServer(keys: JsonWebKey[]): Promise<JwksServer> {
         return;
       case "not-a-key-set":
         response.writeHead(200, json).end(JSON.stringify({ keys: "none" }));
+        return;
+      case "empty-key-set":
+        response.writeHead(200, json).end(JSON.stringify({ keys: [] }));
         return;
       case "oversized-declared": {
         // A valid key set but for its size, so only the limit can be what refuses it.
@@ -320,6 +323,7 @@ describe("while the issuer fails", () => {
     ["answers HTTP 500", "http-500", /HTTP 500/],
     ["answers a body that is not JSON", "not-json", /SyntaxError/],
     ["answers JSON that is not a key set", "not-a-key-set", /not a JSON Web Key Set/],
+    ["answers an empty key set", "empty-key-set", /no usable key/],
     ["declares a body over maxResponseBytes", "oversized-declared", /larger than the limit/],
     ["streams a body over maxResponseBytes", "oversized-streamed", /larger than the limit/],
     ["does not answer within fetchTimeoutMs", "hold", /TimeoutError/],

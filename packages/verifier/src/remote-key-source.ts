@@ -71,7 +71,12 @@ export function createRemoteKeySource(options: RemoteKeySourceOptions): RemoteKe
         throw new Error(`JWKS endpoint answered HTTP ${response.status}`);
       }
       const body = await readLimited(response, maxBytes);
-      keys = buildKeyMap(JSON.parse(body), logger, keys);
+      const fetched = buildKeyMap(JSON.parse(body), logger, keys);
+      if (fetched.size === 0 && keys !== undefined && keys.size > 0) {
+        // An issuer always publishes its active key: an empty set is a fault, not a rotation.
+        throw new Error("JWKS has no usable key");
+      }
+      keys = fetched;
       markReady();
       return true;
     } catch (error) {

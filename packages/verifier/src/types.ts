@@ -68,6 +68,15 @@ export interface RevocationCheck {
   check(token: RevocationQuery): RevocationStatus | Promise<RevocationStatus>;
 }
 
+/**
+ * A revocation check that changes while the process runs (the NATS-fed denylist). Whoever holds
+ * something verified earlier, such as an open stream, re-checks it when told of a change.
+ */
+export interface RevocationFeed extends RevocationCheck {
+  /** Calls `listener` after every change that may revoke something; returns the unsubscribe. */
+  onChange(listener: () => void): () => void;
+}
+
 /** The logging the verifier does: dropped keys and failed key fetches, never token text. */
 export interface VerifierLogger {
   warn(fields: Readonly<Record<string, unknown>>, message: string): void;

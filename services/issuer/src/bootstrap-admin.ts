@@ -3,7 +3,7 @@
  * as, and write its private key to a file only the issuer's user can read. The key is never
  * printed or logged; the log names the file once.
  */
-import { chmod, mkdir, open, readFile, stat } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
 import type { Logger } from "pino";
@@ -26,7 +26,11 @@ export async function bootstrapAdmin(options: { store: IssuerStore; keyFile: str
   const path = resolve(options.keyFile);
   const existing = await readExisting(path);
   if (existing !== undefined) {
-    // An embedded issuer restarted with an empty store: the operator's key file stays valid.
+    // An embedded issuer restarted with an empty store: the operator's key file stays valid,
+    // brought up to date if the issuer's identifier (its bound address, by default) moved.
+    if (existing.file.issuer !== options.issuer || existing.file.audience !== options.adminAudience) {
+      await writeFile(path, `${JSON.stringify({ ...existing.file, issuer: options.issuer, audience: options.adminAudience }, null, 2)}\n`, { mode: 0o600 });
+    }
     await registerAdmin(store, existing.publicJwk, options.adminAudience);
     log.warn({ keyFile: path, serviceId: ADMIN_SERVICE_ID }, "empty store: registered the admin identity from the existing key file");
     return true;
@@ -60,7 +64,7 @@ async function registerAdmin(store: IssuerStore, publicJwk: Readonly<Record<stri
 }
 
 /** The public half of an admin key file left by an earlier start, or undefined when there is none. */
-async function readExisting(path: string): Promise<{ publicJwk: Record<string, unknown> } | undefined> {
+async function readExisting(path: string): Promise<{ file: AdminKeyFile; publicJwk: Record<string, unknown> } | undefined> {
   let text: string;
   try {
     if (((await stat(path)).mode & 0o077) !== 0) throw new Error(`admin key file ${path} is readable by others; chmod 600 it`);
@@ -74,5 +78,5 @@ async function readExisting(path: string): Promise<{ publicJwk: Record<string, u
   if (parsed.serviceId !== ADMIN_SERVICE_ID || jwk?.["crv"] !== "Ed25519" || typeof jwk["x"] !== "string" || typeof jwk["kid"] !== "string") {
     throw new Error(`admin key file ${path} is not a trustmesh admin key`);
   }
-  return { publicJwk: { x: jwk["x"], kid: jwk["kid"] } };
+  return { file: parsed as AdminKeyFile, publicJwk: { x: jwk["x"], kid: jwk["kid"] } };
 }

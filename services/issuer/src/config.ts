@@ -15,6 +15,8 @@ export interface IssuerConfig {
   /** Unset: the embedded in-memory store (state lost on restart). */
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string;
+  /** Unset: no revocation stream; revoke RPCs answer FAILED_PRECONDITION. */
+  readonly natsUrl: string | undefined;
   /** Unset: a key-encryption key generated at start (embedded mode only). */
   readonly kekFile: string | undefined;
   readonly signingAlgorithm: "EdDSA" | "ES256";
@@ -25,6 +27,8 @@ export interface IssuerConfig {
   readonly keyCheckIntervalSec: number;
   readonly adminAudience: string;
   readonly adminKeyFile: string;
+  /** PEM certificate chain and key for TLS on both listeners; unset: plaintext. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
   readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
   readonly shutdownGraceMs: number;
 }
@@ -58,12 +62,29 @@ export function loadConfig(env: Env = process.env): IssuerConfig {
   if (issuer !== undefined) checkIssuer(issuer);
   const redisUrl = read("TRUSTMESH_REDIS_URL");
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError("TRUSTMESH_REDIS_URL", "must be a redis:// or rediss:// URL");
+  const natsUrl = read("TRUSTMESH_NATS_URL");
+  if (natsUrl !== undefined && !/^(nats|tls):\/\//.test(natsUrl)) throw new ConfigError("TRUSTMESH_NATS_URL", "must be a nats:// or tls:// URL");
   const kekFile = read("TRUSTMESH_KEK_FILE");
   if (redisUrl !== undefined && kekFile === undefined) {
     throw new ConfigError("TRUSTMESH_KEK_FILE", "is required with TRUSTMESH_REDIS_URL: replicas and restarts must share the key-encryption key");
   }
   const algorithm = read("TRUSTMESH_SIGNING_ALG") ?? "EdDSA";
   if (algorithm !== "EdDSA" && algorithm !== "ES256") throw new ConfigError("TRUSTMESH_SIGNING_ALG", "must be EdDSA or ES256");
+  const certFile = read("TRUSTMESH_TLS_CERT_FILE");
+  const tlsKeyFile = read("TRUSTMESH_TLS_KEY_FILE");
+  if ((certFile === undefined) !== (tlsKeyFile === undefined)) {
+    throw new ConfigError(certFile === undefined ? "TRUSTMESH_TLS_CERT_FILE" : "TRUSTMESH_TLS_KEY_FILE", "TLS needs both TRUSTMESH_TLS_CERT_FILE and TRUSTMESH_TLS_KEY_FILE");
+  }
+  const tls = certFile === undefined || tlsKeyFile === undefined ? undefined : { certFile, keyFile: tlsKeyFile };
+  // Tokens and assertions cross the wire in the clear without TLS: fine on loopback, and
+  // elsewhere only when the operator says so (a sidecar that terminates mTLS, say).
+  if (tls === undefined && read("TRUSTMESH_ALLOW_PLAINTEXT") !== "true") {
+    for (const [name, listener] of [["TRUSTMESH_GRPC_ADDRESS", grpc], ["TRUSTMESH_HTTP_ADDRESS", http]] as const) {
+      if (!isLoopback(listener.host)) {
+        throw new ConfigError(name, "plaintext on a non-loopback address: set TRUSTMESH_TLS_CERT_FILE and TRUSTMESH_TLS_KEY_FILE, or TRUSTMESH_ALLOW_PLAINTEXT=true behind a TLS-terminating proxy");
+      }
+    }
+  }
   const logLevel = read("TRUSTMESH_LOG_LEVEL") ?? "info";
   if (!["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(logLevel)) {
     throw new ConfigError("TRUSTMESH_LOG_LEVEL", "must be one of trace, debug, info, warn, error, fatal, silent");
@@ -73,6 +94,11 @@ export function loadConfig(env: Env = process.env): IssuerConfig {
   if (keyPrePublishSec >= keyRotationIntervalSec) {
     throw new ConfigError("TRUSTMESH_KEY_PREPUBLISH_SEC", "must be shorter than TRUSTMESH_KEY_ROTATION_INTERVAL_SEC");
   }
+  const accessTokenTtlSec = integer(read, "TRUSTMESH_ACCESS_TOKEN_TTL_SEC", 600, 60, MAX_ACCESS_TOKEN_TTL_SEC);
+  const refreshTokenTtlSec = integer(read, "TRUSTMESH_REFRESH_TOKEN_TTL_SEC", 86_400, 300, MAX_REFRESH_TOKEN_TTL_SEC);
+  if (refreshTokenTtlSec <= accessTokenTtlSec) {
+    throw new ConfigError("TRUSTMESH_REFRESH_TOKEN_TTL_SEC", "must be longer than TRUSTMESH_ACCESS_TOKEN_TTL_SEC, or a refresh token expires before it is needed");
+  }
   return {
     issuer,
     grpcHost: grpc.host,
@@ -81,15 +107,17 @@ export function loadConfig(env: Env = process.env): IssuerConfig {
     httpPort: http.port,
     redisUrl,
     redisKeyPrefix: read("TRUSTMESH_REDIS_KEY_PREFIX") ?? "trustmesh:",
+    natsUrl,
     kekFile,
     signingAlgorithm: algorithm,
-    accessTokenTtlSec: integer(read, "TRUSTMESH_ACCESS_TOKEN_TTL_SEC", 600, 60, MAX_ACCESS_TOKEN_TTL_SEC),
-    refreshTokenTtlSec: integer(read, "TRUSTMESH_REFRESH_TOKEN_TTL_SEC", 86_400, 300, MAX_REFRESH_TOKEN_TTL_SEC),
+    accessTokenTtlSec,
+    refreshTokenTtlSec,
     keyRotationIntervalSec,
     keyPrePublishSec,
     keyCheckIntervalSec: integer(read, "TRUSTMESH_KEY_CHECK_INTERVAL_SEC", 60, 1, 3_600),
     adminAudience: read("TRUSTMESH_ADMIN_AUDIENCE") ?? "trustmesh-admin",
     adminKeyFile: read("TRUSTMESH_ADMIN_KEY_FILE") ?? ".trustmesh/admin-key.json",
+    tls,
     logLevel: logLevel as IssuerConfig["logLevel"],
     shutdownGraceMs: integer(read, "TRUSTMESH_SHUTDOWN_GRACE_MS", 10_000, 0, 300_000),
   };
@@ -109,6 +137,10 @@ function address(read: (name: string) => string | undefined, name: string, fallb
   const port = Number(match?.[2]);
   if (match?.[1] === undefined || port > 65_535) throw new ConfigError(name, "must be host:port (port 0 picks a free one)");
   return { host: match[1], port };
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function checkIssuer(issuer: string): void {

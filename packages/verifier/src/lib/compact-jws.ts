@@ -15,6 +15,8 @@ export interface CompactJwsRules {
   readonly algorithms: ReadonlySet<Algorithm>;
   /** True when the lower-cased `typ` (undefined when absent) is acceptable. */
   readonly acceptType: (typ: string | undefined) => boolean;
+  /** Refuse high-s ES256 signatures: for tokens whose signer is known to sign low-s. */
+  readonly requireLowS: boolean;
   /** The trusted key for `kid`; rejects with a VerifyError when there is none. */
   readonly findKey: (kid: string) => TrustedKey | Promise<TrustedKey>;
 }
@@ -59,7 +61,7 @@ export async function verifyCompactJws(token: string, rules: CompactJwsRules): P
   const key = await rules.findKey(kid);
   if (key.alg !== alg) throw new VerifyError("ERR_ALG_NOT_ALLOWED", "token algorithm is not the algorithm of its key");
   const signingInput = Buffer.from(token.slice(0, payloadEnd), "latin1");
-  if (!verifySignature(key, signingInput, decodeBase64url(token.slice(payloadEnd + 1)))) {
+  if (!verifySignature(key, signingInput, decodeBase64url(token.slice(payloadEnd + 1)), rules.requireLowS)) {
     throw new VerifyError("ERR_SIGNATURE_INVALID", "token signature is invalid");
   }
 

@@ -31,6 +31,7 @@ export class VerificationEngine {
     this.#jwsRules = {
       algorithms: options.algorithms,
       acceptType: (typ) => typ !== undefined && ACCESS_TOKEN_TYPES.has(typ),
+      requireLowS: true,
       findKey: (kid) => this.#findKey(kid),
     };
   }
@@ -62,7 +63,7 @@ export class VerificationEngine {
     this.#cache.misses++;
     const { claims, key } = await this.#verifyUncached(token, nowSec);
     await this.#checkRevocation(claims);
-    this.#cache.set(token, { claims, key }, nowSec);
+    this.#cache.set(token, { claims, key });
     return claims;
   }
 

@@ -6,7 +6,7 @@
  *
  * The last two close signature malleability: (r, n - s) is as valid as (r, s), and S + L as S,
  * so without them one signed token has a second spelling that also verifies. trustmesh's issuer
- * signs ES256 with low s (as BIP 62 does for Bitcoin), so only the canonical half is accepted.
+ * signs ES256 with low s (as BIP 62 does for Bitcoin), so for its tokens only that half counts.
  */
 import { verify as cryptoVerify } from "node:crypto";
 import type { TrustedKey } from "../types.js";
@@ -21,7 +21,12 @@ const P256_HALF_ORDER = Buffer.from("7fffffff800000007fffffffffffffffde737d56d38
 /** Ed25519 group order L, little-endian as S is encoded. */
 const ED25519_ORDER_LE = Buffer.from("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", "hex");
 
-export function verifySignature(key: TrustedKey, signingInput: Buffer, signature: Buffer): boolean {
+/**
+ * `lowS` refuses the high-s half of ES256 signatures. On for access tokens, which trustmesh's
+ * issuer signs; off for client assertions, which any client library signs (their replay is
+ * stopped by the single-use jti, not by the spelling).
+ */
+export function verifySignature(key: TrustedKey, signingInput: Buffer, signature: Buffer, lowS: boolean): boolean {
   if (signature.length !== SIGNATURE_BYTES) return false;
   try {
     if (key.alg === "EdDSA") {
@@ -29,7 +34,7 @@ export function verifySignature(key: TrustedKey, signingInput: Buffer, signature
     }
     return (
       isScalarInRange(signature, 0, P256_ORDER, false) &&
-      isScalarInRange(signature, 32, P256_HALF_ORDER, true) &&
+      (lowS ? isScalarInRange(signature, 32, P256_HALF_ORDER, true) : isScalarInRange(signature, 32, P256_ORDER, false)) &&
       cryptoVerify("sha256", signingInput, { key: key.key, dsaEncoding: "ieee-p1363" }, signature)
     );
   } catch {

@@ -30,25 +30,18 @@ export class TokenCache {
     return this.#entries.get(token);
   }
 
-  set(token: string, entry: CachedToken, nowSec: number): void {
+  set(token: string, entry: CachedToken): void {
     if (this.#maxEntries === 0) return;
-    if (this.#entries.size >= this.#maxEntries) this.#evict(nowSec);
+    // The oldest insertion goes first: tokens age out in that order, and it costs O(1).
+    // Expired entries leave when they are next looked up, or in their turn here.
+    if (this.#entries.size >= this.#maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    }
     this.#entries.set(token, entry);
   }
 
   delete(token: string): void {
     this.#entries.delete(token);
-  }
-
-  /** Drops expired entries; if none were, the oldest insertion goes (tokens age out in that order). */
-  #evict(nowSec: number): void {
-    const before = this.#entries.size;
-    for (const [token, entry] of this.#entries) {
-      if (entry.claims.exp <= nowSec) this.#entries.delete(token);
-    }
-    if (this.#entries.size === before) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) this.#entries.delete(oldest.value);
-    }
   }
 }

@@ -75,7 +75,19 @@ describe("client assertions (RFC 7523 private_key_jwt)", () => {
     await expect(authenticateClient(token, setup())).resolves.toMatchObject({ jti: "jose-1", kid: key.kid });
   });
 
+  it("accepts ES256 assertions in either half of s, as any client library signs them", async () => {
+    const tokens = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        new SignJWT({ jti: `es-${i}` }).setProtectedHeader({ alg: "ES256", kid: es.kid }).setIssuer("orders").setSubject("orders").setAudience(ISSUER).setIssuedAt(NOW_SEC).setExpirationTime(NOW_SEC + 60).sign(es.privateKey),
+      ),
+    );
+    const options = setup();
+    for (const token of tokens) await expect(authenticateClient(token, options)).resolves.toBeDefined();
+  });
+
   const cases: [string, () => string, AssertionFailure][] = [
+    ["an iss outside the service-id syntax", () => assertion({ iss: "Orders", sub: "Orders" }), "malformed"],
+    ["a jti with a space", () => assertion({ jti: "a b" }), "bad-claims"],
     ["an empty string", () => "", "malformed"],
     ["garbage", () => "not.a.jwt", "malformed"],
     ["no iss", () => assertion({ iss: undefined }), "malformed"],

@@ -9,6 +9,7 @@
  */
 import { importJwk, parseStrictJsonObject, verifyCompactJws, type VerifiedJws } from "@trustmesh/verifier/internal";
 import type { TrustedKey } from "@trustmesh/verifier";
+import { isJti, isServiceId } from "../store/index.js";
 
 export const ASSERTION_MAX_BYTES = 8192;
 export const ASSERTION_MAX_LIFETIME_SEC = 60;
@@ -76,6 +77,7 @@ export async function authenticateClient<S extends AssertingService>(assertion: 
     verified = await verifyCompactJws(assertion, {
       algorithms: ALGORITHMS,
       acceptType: (typ) => ASSERTION_TYPES.has(typ),
+      requireLowS: false,
       findKey: (kid) => registeredKey(service, kid),
     });
   } catch (cause) {
@@ -93,7 +95,7 @@ export async function authenticateClient<S extends AssertingService>(assertion: 
   const exp = claim("exp");
   const iat = claim("iat");
   const nbf = claim("nbf");
-  if (typeof jti !== "string" || jti.length === 0 || jti.length > 256 || !isNumericDate(exp) || !isNumericDate(iat) || (nbf !== undefined && !isNumericDate(nbf))) {
+  if (!isJti(jti) || !isNumericDate(exp) || !isNumericDate(iat) || (nbf !== undefined && !isNumericDate(nbf))) {
     throw new AssertionError("bad-claims", "client assertion jti, exp, iat or nbf is missing or malformed");
   }
   if (nowSec >= exp + ASSERTION_CLOCK_TOLERANCE_SEC) throw new AssertionError("expired", "client assertion has expired");
@@ -116,7 +118,8 @@ function peekIssuer(assertion: string): string {
   const [, payload] = assertion.split(".");
   const claims = payload === undefined ? undefined : parseStrictJsonObject(Buffer.from(payload, "base64url"));
   const iss = claims !== undefined && Object.hasOwn(claims, "iss") ? claims["iss"] : undefined;
-  if (typeof iss !== "string" || iss.length === 0 || iss.length > 256) {
+  // Outside the store's id syntax nothing can be registered: refused unread, as unknown is.
+  if (!isServiceId(iss)) {
     throw new AssertionError("malformed", "client assertion has no usable iss");
   }
   return iss;

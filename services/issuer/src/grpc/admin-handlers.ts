@@ -3,7 +3,7 @@
  * caller's token and the `trustmesh:admin` scope from admin.proto; every change is logged with
  * the caller as actor.
  */
-import { calculateJwkThumbprint, type JWK } from "jose";
+import { calculateJwkThumbprint } from "jose";
 import type { Logger } from "pino";
 import { requireCaller } from "@trustmesh/grpc";
 import { adminV1, type issuerV1 } from "@trustmesh/proto";
@@ -17,7 +17,13 @@ import { toProtoJwk, unary } from "./token-issuer-handlers.js";
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
 
-export function adminHandlers(store: IssuerStore, signingKeys: SigningKeys, log: Logger): adminV1.IssuerAdminServer {
+type IdentityAndKeyMethods = Pick<
+  adminV1.IssuerAdminServer,
+  "registerService" | "updateService" | "disableService" | "getService" | "listServices" | "rotateSigningKey" | "listSigningKeys"
+>;
+
+/** The admin API but for revocations (revocation-handlers.ts). */
+export function adminHandlers(store: IssuerStore, signingKeys: SigningKeys, log: Logger): IdentityAndKeyMethods {
   const audit = (call: { metadata: unknown }, action: string, fields: Record<string, unknown>): void => {
     log.info({ audit: true, actor: requireCaller(call as never).serviceId, action, ...fields }, "admin action");
   };
@@ -104,7 +110,7 @@ async function publicKeys(keys: readonly issuerV1.JsonWebKey[]): Promise<PublicJ
       const jwk: PublicJwk = { kty: key.kty, crv: key.crv, x: key.x, ...(key.y === undefined || key.y === "" ? {} : { y: key.y }), kid: key.kid, ...(key.alg === "" ? {} : { alg: key.alg }), use: "sig" };
       const imported = importJwk(jwk);
       if ("rejected" in imported) throw new IssuerError("ERR_INVALID_ARGUMENT", `key ${key.kid.slice(0, 64)} is not usable: ${imported.rejected}`);
-      const thumbprint = await calculateJwkThumbprint(jwk as JWK, "sha256");
+      const thumbprint = await calculateJwkThumbprint(jwk, "sha256");
       if (thumbprint !== key.kid) throw new IssuerError("ERR_INVALID_ARGUMENT", "a key's kid must be its RFC 7638 SHA-256 thumbprint");
       return jwk;
     }),
@@ -120,7 +126,7 @@ function audiences(grants: readonly adminV1.AudienceGrant[]): AudienceScopes {
   return { ...map };
 }
 
-function toProtoIdentity(service: ServiceIdentity): adminV1.ServiceIdentity {
+export function toProtoIdentity(service: ServiceIdentity): adminV1.ServiceIdentity {
   return {
     id: service.id,
     tenantId: service.tenantId,
@@ -133,7 +139,7 @@ function toProtoIdentity(service: ServiceIdentity): adminV1.ServiceIdentity {
   };
 }
 
-async function storeCall<T>(operation: () => Promise<T>): Promise<T> {
+export async function storeCall<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {

@@ -1,4 +1,4 @@
-import type { sendUnaryData, ServerUnaryCall, ServerErrorResponse } from "@grpc/grpc-js";
+import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
 import { issuerV1 } from "@trustmesh/proto";
 import type { Logger } from "pino";
 import type { SigningKeys } from "../keys/signing-keys.js";
@@ -48,7 +48,7 @@ export function unary<Req, Res>(log: Logger, method: string, handle: (request: R
         callback(null, result);
       },
       (error: unknown) => {
-        callback(toServiceError(error, log, method) as ServerErrorResponse);
+        callback(toServiceError(error, log, method));
       },
     );
   };

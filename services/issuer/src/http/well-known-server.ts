@@ -4,6 +4,7 @@
  * publishes nothing but public keys.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { PublicJwks } from "../keys/signing-keys.js";
@@ -19,12 +20,15 @@ export interface WellKnownOptions {
   readonly issuer: () => string;
   readonly algorithms: readonly string[];
   readonly log: Logger;
+  /** PEM certificate chain and key: serve https. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
 }
 
 export async function startWellKnownServer(host: string, port: number, options: WellKnownOptions): Promise<{ server: Server; port: number }> {
-  const server = createServer((request, response) => {
+  const listener = (request: IncomingMessage, response: ServerResponse): void => {
     handle(request, response, options);
-  });
+  };
+  const server: Server = options.tls === undefined ? createServer(listener) : createTlsServer({ cert: options.tls.cert, key: options.tls.key }, listener);
   server.headersTimeout = 10_000;
   server.requestTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {

@@ -4,7 +4,7 @@
  * another key's record and still decrypt.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 
 const FORMAT = "v1";
 const KEK_BYTES = 32;
@@ -44,9 +44,12 @@ export class KeyEncryptionKey {
     return new KeyEncryptionKey(bytes);
   }
 
-  static async fromFile(path: string): Promise<KeyEncryptionKey> {
+  /** `onLoose` hears of a file that others can read, which is allowed (mounted secrets often are). */
+  static async fromFile(path: string, onLoose?: (mode: number) => void): Promise<KeyEncryptionKey> {
     let text: string;
     try {
+      const { mode } = await stat(path);
+      if ((mode & 0o077) !== 0) onLoose?.(mode & 0o777);
       text = await readFile(path, "utf8");
     } catch (error) {
       throw new KeyEncryptionError("ERR_KEK_UNREADABLE", `key-encryption key file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`);

@@ -21,7 +21,7 @@ export interface KeyringTiming {
   readonly tokenHorizonMs: number;
 }
 
-export type KeyringErrorCode = "ERR_KEYRING_INVALID" | "ERR_NEXT_KEY_NOT_READY";
+export type KeyringErrorCode = "ERR_KEYRING_INVALID" | "ERR_NEXT_KEY_NOT_READY" | "ERR_KEY_UNKNOWN";
 
 export class KeyringError extends Error {
   override readonly name = "KeyringError";
@@ -98,4 +98,27 @@ export function rotate(
 /** Retired keys past their publication are no longer needed by anyone. */
 export function dropExpired(keys: readonly StoredSigningKey[], nowMs: number): StoredSigningKey[] {
   return keys.filter((key) => key.state !== "retired" || (key.publishUntilMs ?? 0) > nowMs);
+}
+
+/**
+ * A leaked key: gone from the JWKS at once (`publishUntilMs` now), and if it was the active
+ * key, the next key signs from now on and `fresh` becomes the next. A leaked next key is
+ * simply replaced by `fresh`. Tokens it signed are refused through the revocation stream.
+ */
+export function revokeKey(keys: readonly StoredSigningKey[], kid: string, fresh: NewKey, nowMs: number): StoredSigningKey[] {
+  const target = keys.find((key) => key.kid === kid);
+  if (target === undefined) throw new KeyringError("ERR_KEY_UNKNOWN", `no signing key has kid ${kid.slice(0, 64)}`);
+  const dropped = (key: StoredSigningKey): StoredSigningKey => ({ ...key, state: "retired", retiredAtMs: key.retiredAtMs ?? nowMs, publishUntilMs: nowMs });
+  if (target.state === "active") {
+    const next = nextKey(keys);
+    if (next === undefined) throw new KeyringError("ERR_KEYRING_INVALID", "keyring has no next key to promote");
+    const rotated = keys.map((key): StoredSigningKey => {
+      if (key.kid === kid) return dropped(key);
+      if (key.kid === next.kid) return { ...key, state: "active", activatesAtMs: nowMs };
+      return key;
+    });
+    return [...dropExpired(rotated, nowMs), { ...fresh, state: "next", createdAtMs: nowMs }];
+  }
+  const without = dropExpired(keys.map((key) => (key.kid === kid ? dropped(key) : key)), nowMs);
+  return target.state === "next" ? [...without, { ...fresh, state: "next", createdAtMs: nowMs }] : without;
 }

@@ -120,6 +120,15 @@ describe("signing keys", () => {
       expect(new Set(replicas.map((replica) => replica.activeKid)).size).toBe(1);
       expect(replicas[0]?.activeKid).not.toBe(first);
       expect((await stores[0]?.getKeyring())?.version).toBe(2);
+
+      // A replica whose snapshot is older than one check interval reloads before it signs.
+      const rotated = replicas[0]?.activeKid;
+      clock.now += timing.rotationIntervalMs;
+      await replicas[0]?.tick();
+      clock.now += 60_001;
+      const { kid } = (await replicas[1]?.sign({ sub: "orders" })) ?? { kid: "" };
+      expect(kid).not.toBe(rotated);
+      expect(kid).toBe(replicas[0]?.activeKid);
       await Promise.all(stores.map((store) => store.close()));
     });
   });

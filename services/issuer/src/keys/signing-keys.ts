@@ -16,6 +16,7 @@ import {
   KeyringError,
   nextKey,
   publishedKeys,
+  revokeKey,
   rotate,
   type KeyringTiming,
   type NewKey,
@@ -50,6 +51,7 @@ export class SigningKeys {
   readonly #privateKeys = new Map<string, KeyObject>();
   #timer: NodeJS.Timeout | undefined;
   #jwks: { keys: readonly StoredSigningKey[]; until: number; jwks: PublicJwks } | undefined;
+  #loadedAt = -Infinity;
 
   constructor(options: SigningKeysOptions) {
     this.#options = options;
@@ -74,9 +76,11 @@ export class SigningKeys {
   }
 
   async reload(): Promise<void> {
+    const loadedAt = this.#options.now();
     const { version, keys } = await this.#options.store.getKeyring();
     this.#version = version;
     this.#keys = keys;
+    this.#loadedAt = loadedAt;
     for (const kid of this.#privateKeys.keys()) {
       if (!keys.some((key) => key.kid === kid && key.state !== "retired")) this.#privateKeys.delete(kid);
     }
@@ -105,6 +109,9 @@ export class SigningKeys {
 
   /** Signs an access token with the active key (`typ` at+jwt, `kid` its thumbprint). */
   async sign(claims: JWTPayload): Promise<{ token: string; kid: string }> {
+    // Another replica may have rotated: never sign from a snapshot older than one check
+    // interval, so a retired key signs nothing past what its publication window covers.
+    if (this.#options.now() - this.#loadedAt > this.#options.checkIntervalMs) await this.reload();
     const key = activeKey(this.#keys);
     if (key.alg !== "EdDSA" && key.alg !== "ES256") throw new KeyringError("ERR_KEYRING_INVALID", `active key ${key.kid} has unsupported alg`);
     const token = await new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "at+jwt" }).sign(this.#privateKey(key));
@@ -123,6 +130,18 @@ export class SigningKeys {
     const outcome = { rotated: true as const, activeKid: this.activeKid, nextKid: nextKey(this.#keys)?.kid ?? "" };
     this.#options.onRotated?.({ activeKid: outcome.activeKid, nextKid: outcome.nextKid, reason: "requested" });
     return outcome;
+  }
+
+  /** Drops a leaked key from the JWKS now, promoting a successor if it was the active key. */
+  async revoke(kid: string): Promise<RotationOutcome> {
+    await this.reload();
+    const revoked = revokeKey(this.#keys, kid, await this.#newKey(), this.#options.now());
+    if (!(await this.#options.store.compareAndSetKeyring(this.#version, revoked))) {
+      await this.reload();
+      return { rotated: false, reason: "conflict" };
+    }
+    await this.reload();
+    return { rotated: true, activeKid: this.activeKid, nextKid: nextKey(this.#keys)?.kid ?? "" };
   }
 
   /** One scheduled check: reload, and rotate if due. Exposed so tests can drive it with a clock. */

@@ -38,3 +38,4 @@ export {
   DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
   type StoreLogger,
 } from "./redis-connection.js";
+export { isJti, isServiceId } from "./validate.js";

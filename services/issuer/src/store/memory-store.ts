@@ -231,9 +231,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryIssue
         if (family(familyId, nowSec)?.revokedAtSec !== undefined) return { outcome: "family-revoked" };
         const old = refreshEntry(familyId, request.oldHash, nowSec);
         if (old === undefined) return { outcome: "unknown" };
+        // Spent first: a spent token has leaked whoever presents it and however late.
+        if (old.spentAtSec !== undefined) return { outcome: "reused", revokedAccessTokens: revoke(familyId, nowSec) };
         if (old.record.clientId !== request.clientId) return { outcome: "client-mismatch" };
         if (old.record.expiresAtSec <= nowSec) return { outcome: "expired" };
-        if (old.spentAtSec !== undefined) return { outcome: "reused", revokedAccessTokens: revoke(familyId, nowSec) };
         if (refreshEntry(familyId, request.newHash, nowSec) !== undefined) {
           throw new StoreError("ERR_REFRESH_TOKEN_EXISTS", `refresh family ${familyId} already has the new token`);
         }

@@ -64,7 +64,8 @@ return 'saved'
  * ARGV: clientId, now, new expiresAt, new token TTL, jti ('' for none), access exp, access TTL,
  *       prune_to, revoked-family TTL.
  * The spent old token keeps its hash and TTL with an `s` field: that marker is what tells a
- * replay (revoke everything) from a token that never existed.
+ * replay (revoke everything) from a token that never existed. It is checked first: a spent
+ * token has leaked whoever presents it and however late, and its successors are still live.
  */
 export const ROTATE_REFRESH_TOKEN = script(
   "rotate-refresh-token",
@@ -72,15 +73,15 @@ export const ROTATE_REFRESH_TOKEN = script(
 if redis.call('HEXISTS', KEYS[3], 'r') == 1 then return {'family-revoked'} end
 local old = redis.call('HMGET', KEYS[1], 'c', 'a', 'sc', 'i', 'e', 's')
 if not old[1] then return {'unknown'} end
-if old[1] ~= ARGV[1] then return {'client-mismatch'} end
-local expires_at = tonumber(old[5])
-if not expires_at or not old[2] or not old[3] or not old[4] then return {'corrupt'} end
-if expires_at <= tonumber(ARGV[2]) then return {'expired'} end
 if old[6] then
   local live = revoke(KEYS[3], KEYS[4], ARGV[2], ARGV[9], ARGV[8])
   table.insert(live, 1, 'reused')
   return live
 end
+if old[1] ~= ARGV[1] then return {'client-mismatch'} end
+local expires_at = tonumber(old[5])
+if not expires_at or not old[2] or not old[3] or not old[4] then return {'corrupt'} end
+if expires_at <= tonumber(ARGV[2]) then return {'expired'} end
 if redis.call('EXISTS', KEYS[2]) == 1 then return {'exists'} end
 redis.call('HSET', KEYS[1], 's', ARGV[2])
 redis.call('HSET', KEYS[2], 'c', old[1], 'a', old[2], 'sc', old[3], 'i', ARGV[2], 'e', ARGV[3])

@@ -74,6 +74,17 @@ export function describeRefreshContract(ctx: ContractContext): void {
       expect(await codeOf(ctx.store().recordAccessToken(first.familyId, "at-4", ctx.nowSec() + 60))).toBe("ERR_FAMILY_REVOKED");
     });
 
+    it.each([
+      ["after its own expiry", { advanceSec: DAY_SEC + 1, clientId: "orders" }],
+      ["by another client", { advanceSec: 0, clientId: "inventory" }],
+    ])("treats a spent token presented %s as theft too", async (_name, { advanceSec, clientId }) => {
+      const first = await issued();
+      expect((await rotate(first, newRefreshToken(first.familyId))).outcome).toBe("rotated");
+      ctx.advance(advanceSec);
+      expect((await rotate(first, newRefreshToken(first.familyId), { clientId })).outcome).toBe("reused");
+      expect(await ctx.store().isFamilyRevoked(first.familyId)).toBe(true);
+    });
+
     it.each([2, 10])("lets exactly one of %i concurrent rotations of one token succeed", async (count) => {
       const first = await issued();
       const handles = await ctx.pair();

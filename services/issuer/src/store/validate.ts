@@ -25,7 +25,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 export function checkServiceId(value: unknown, field: string): string {
-  if (typeof value !== "string" || !SERVICE_ID.test(value)) {
+  if (!isServiceId(value)) {
     throw invalidInput(field, "must match [a-z0-9][a-z0-9._-]{0,62}");
   }
   return value;
@@ -52,7 +52,7 @@ export function checkScopes(value: unknown, field: string): string[] {
 }
 
 export function checkJti(value: unknown, field: string): string {
-  if (typeof value !== "string" || value.length > MAX_JTI_LENGTH || !VISIBLE_ASCII.test(value)) {
+  if (!isJti(value)) {
     throw invalidInput(field, `must be 1-${MAX_JTI_LENGTH} visible ASCII characters`);
   }
   return value;
@@ -195,4 +195,12 @@ export function checkClock(now: unknown): () => number {
     throw new StoreError("ERR_STORE_OPTIONS", "now: must be a function returning epoch milliseconds", { field: "now" });
   }
   return now as () => number;
+}
+
+export function isServiceId(value: unknown): value is string {
+  return typeof value === "string" && SERVICE_ID.test(value);
+}
+
+export function isJti(value: unknown): value is string {
+  return typeof value === "string" && value.length <= MAX_JTI_LENGTH && VISIBLE_ASCII.test(value);
 }

@@ -109,6 +109,8 @@ export class TokenService {
       return service;
     } catch (error) {
       if (error instanceof AssertionError) throw unauthenticated({ check: "client-assertion", reason: error.reason });
+      // Whatever the caller sent that the store refuses as input is still just a failed login.
+      if (error instanceof StoreError && error.code === "ERR_INVALID_INPUT") throw unauthenticated({ check: "client-assertion", reason: "malformed", field: error.field });
       throw storeFailure(error);
     }
   }

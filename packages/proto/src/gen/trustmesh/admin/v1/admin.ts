@@ -261,6 +261,61 @@ export interface SigningKeyInfo {
   publishUntilUnixMs?: number | undefined;
 }
 
+/**
+ * Names the token to revoke: its jti, or the token itself (the issuer reads the
+ * jti, subject and expiry from it after checking its own signature).
+ */
+export interface RevokeTokenRequest {
+  target:
+    | { $case: "jti"; value: string }
+    | { $case: "token"; value: string }
+    | undefined;
+  /**
+   * Needed with a bare jti: the subject and expiry the event carries, so every
+   * denylist can drop the entry once the token could no longer verify anyway.
+   */
+  sub: string;
+  expUnix: number;
+  reason: string;
+}
+
+/** Where the revocation event landed, so operators can follow its acks. */
+export interface RevocationReceipt {
+  eventId: string;
+  streamSequence: number;
+}
+
+export interface RevokeTokenResponse {
+  receipt: RevocationReceipt | undefined;
+}
+
+export interface RevokeServiceRequest {
+  id: string;
+  reason: string;
+}
+
+export interface RevokeServiceResponse {
+  service: ServiceIdentity | undefined;
+  receipt:
+    | RevocationReceipt
+    | undefined;
+  /** Tokens of the subject issued before this (seconds since the epoch) are revoked. */
+  issuedBeforeUnix: number;
+}
+
+export interface RevokeSigningKeyRequest {
+  kid: string;
+  reason: string;
+}
+
+export interface RevokeSigningKeyResponse {
+  receipt:
+    | RevocationReceipt
+    | undefined;
+  /** The key that signs from now on. */
+  activeKid: string;
+}
+
 function createBaseServiceIdentity(): ServiceIdentity {
   return {
     id: "",
@@ -2016,6 +2071,691 @@ export const SigningKeyInfo: MessageFns<SigningKeyInfo> = {
   },
 };
 
+function createBaseRevokeTokenRequest(): RevokeTokenRequest {
+  return { target: undefined, sub: "", expUnix: 0, reason: "" };
+}
+
+export const RevokeTokenRequest: MessageFns<RevokeTokenRequest> = {
+  encode(message: RevokeTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.target?.$case) {
+      case "jti":
+        writer.uint32(10).string(message.target.value);
+        break;
+      case "token":
+        writer.uint32(18).string(message.target.value);
+        break;
+    }
+    if (message.sub !== "") {
+      writer.uint32(26).string(message.sub);
+    }
+    if (message.expUnix !== 0) {
+      writer.uint32(32).int64(message.expUnix);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.target = { $case: "jti", value: reader.string() };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.target = { $case: "token", value: reader.string() };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sub = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.expUnix = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeTokenRequest {
+    return {
+      target: isSet(object.jti)
+        ? { $case: "jti", value: globalThis.String(object.jti) }
+        : isSet(object.token)
+        ? { $case: "token", value: globalThis.String(object.token) }
+        : undefined,
+      sub: isSet(object.sub) ? globalThis.String(object.sub) : "",
+      expUnix: isSet(object.expUnix)
+        ? globalThis.Number(object.expUnix)
+        : isSet(object.exp_unix)
+        ? globalThis.Number(object.exp_unix)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: RevokeTokenRequest): unknown {
+    const obj: any = {};
+    if (message.target?.$case === "jti") {
+      obj.jti = message.target.value;
+    } else if (message.target?.$case === "token") {
+      obj.token = message.target.value;
+    }
+    if (message.sub !== "") {
+      obj.sub = message.sub;
+    }
+    if (message.expUnix !== 0) {
+      obj.expUnix = Math.round(message.expUnix);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeTokenRequest>, I>>(base?: I): RevokeTokenRequest {
+    return RevokeTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeTokenRequest>, I>>(object: I): RevokeTokenRequest {
+    const message = createBaseRevokeTokenRequest();
+    switch (object.target?.$case) {
+      case "jti": {
+        if (object.target?.value !== undefined && object.target?.value !== null) {
+          message.target = { $case: "jti", value: object.target.value };
+        }
+        break;
+      }
+      case "token": {
+        if (object.target?.value !== undefined && object.target?.value !== null) {
+          message.target = { $case: "token", value: object.target.value };
+        }
+        break;
+      }
+    }
+    message.sub = object.sub ?? "";
+    message.expUnix = object.expUnix ?? 0;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseRevocationReceipt(): RevocationReceipt {
+  return { eventId: "", streamSequence: 0 };
+}
+
+export const RevocationReceipt: MessageFns<RevocationReceipt> = {
+  encode(message: RevocationReceipt, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.streamSequence !== 0) {
+      writer.uint32(16).uint64(message.streamSequence);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevocationReceipt {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevocationReceipt();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.streamSequence = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevocationReceipt {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      streamSequence: isSet(object.streamSequence)
+        ? globalThis.Number(object.streamSequence)
+        : isSet(object.stream_sequence)
+        ? globalThis.Number(object.stream_sequence)
+        : 0,
+    };
+  },
+
+  toJSON(message: RevocationReceipt): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.streamSequence !== 0) {
+      obj.streamSequence = Math.round(message.streamSequence);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevocationReceipt>, I>>(base?: I): RevocationReceipt {
+    return RevocationReceipt.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevocationReceipt>, I>>(object: I): RevocationReceipt {
+    const message = createBaseRevocationReceipt();
+    message.eventId = object.eventId ?? "";
+    message.streamSequence = object.streamSequence ?? 0;
+    return message;
+  },
+};
+
+function createBaseRevokeTokenResponse(): RevokeTokenResponse {
+  return { receipt: undefined };
+}
+
+export const RevokeTokenResponse: MessageFns<RevokeTokenResponse> = {
+  encode(message: RevokeTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.receipt !== undefined) {
+      RevocationReceipt.encode(message.receipt, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.receipt = RevocationReceipt.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeTokenResponse {
+    return { receipt: isSet(object.receipt) ? RevocationReceipt.fromJSON(object.receipt) : undefined };
+  },
+
+  toJSON(message: RevokeTokenResponse): unknown {
+    const obj: any = {};
+    if (message.receipt !== undefined) {
+      obj.receipt = RevocationReceipt.toJSON(message.receipt);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeTokenResponse>, I>>(base?: I): RevokeTokenResponse {
+    return RevokeTokenResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeTokenResponse>, I>>(object: I): RevokeTokenResponse {
+    const message = createBaseRevokeTokenResponse();
+    message.receipt = (object.receipt !== undefined && object.receipt !== null)
+      ? RevocationReceipt.fromPartial(object.receipt)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRevokeServiceRequest(): RevokeServiceRequest {
+  return { id: "", reason: "" };
+}
+
+export const RevokeServiceRequest: MessageFns<RevokeServiceRequest> = {
+  encode(message: RevokeServiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeServiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeServiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeServiceRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: RevokeServiceRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeServiceRequest>, I>>(base?: I): RevokeServiceRequest {
+    return RevokeServiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeServiceRequest>, I>>(object: I): RevokeServiceRequest {
+    const message = createBaseRevokeServiceRequest();
+    message.id = object.id ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeServiceResponse(): RevokeServiceResponse {
+  return { service: undefined, receipt: undefined, issuedBeforeUnix: 0 };
+}
+
+export const RevokeServiceResponse: MessageFns<RevokeServiceResponse> = {
+  encode(message: RevokeServiceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.service !== undefined) {
+      ServiceIdentity.encode(message.service, writer.uint32(10).fork()).join();
+    }
+    if (message.receipt !== undefined) {
+      RevocationReceipt.encode(message.receipt, writer.uint32(18).fork()).join();
+    }
+    if (message.issuedBeforeUnix !== 0) {
+      writer.uint32(24).int64(message.issuedBeforeUnix);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeServiceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeServiceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.service = ServiceIdentity.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.receipt = RevocationReceipt.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.issuedBeforeUnix = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeServiceResponse {
+    return {
+      service: isSet(object.service) ? ServiceIdentity.fromJSON(object.service) : undefined,
+      receipt: isSet(object.receipt) ? RevocationReceipt.fromJSON(object.receipt) : undefined,
+      issuedBeforeUnix: isSet(object.issuedBeforeUnix)
+        ? globalThis.Number(object.issuedBeforeUnix)
+        : isSet(object.issued_before_unix)
+        ? globalThis.Number(object.issued_before_unix)
+        : 0,
+    };
+  },
+
+  toJSON(message: RevokeServiceResponse): unknown {
+    const obj: any = {};
+    if (message.service !== undefined) {
+      obj.service = ServiceIdentity.toJSON(message.service);
+    }
+    if (message.receipt !== undefined) {
+      obj.receipt = RevocationReceipt.toJSON(message.receipt);
+    }
+    if (message.issuedBeforeUnix !== 0) {
+      obj.issuedBeforeUnix = Math.round(message.issuedBeforeUnix);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeServiceResponse>, I>>(base?: I): RevokeServiceResponse {
+    return RevokeServiceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeServiceResponse>, I>>(object: I): RevokeServiceResponse {
+    const message = createBaseRevokeServiceResponse();
+    message.service = (object.service !== undefined && object.service !== null)
+      ? ServiceIdentity.fromPartial(object.service)
+      : undefined;
+    message.receipt = (object.receipt !== undefined && object.receipt !== null)
+      ? RevocationReceipt.fromPartial(object.receipt)
+      : undefined;
+    message.issuedBeforeUnix = object.issuedBeforeUnix ?? 0;
+    return message;
+  },
+};
+
+function createBaseRevokeSigningKeyRequest(): RevokeSigningKeyRequest {
+  return { kid: "", reason: "" };
+}
+
+export const RevokeSigningKeyRequest: MessageFns<RevokeSigningKeyRequest> = {
+  encode(message: RevokeSigningKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kid !== "") {
+      writer.uint32(10).string(message.kid);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeSigningKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeSigningKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kid = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeSigningKeyRequest {
+    return {
+      kid: isSet(object.kid) ? globalThis.String(object.kid) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: RevokeSigningKeyRequest): unknown {
+    const obj: any = {};
+    if (message.kid !== "") {
+      obj.kid = message.kid;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeSigningKeyRequest>, I>>(base?: I): RevokeSigningKeyRequest {
+    return RevokeSigningKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeSigningKeyRequest>, I>>(object: I): RevokeSigningKeyRequest {
+    const message = createBaseRevokeSigningKeyRequest();
+    message.kid = object.kid ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeSigningKeyResponse(): RevokeSigningKeyResponse {
+  return { receipt: undefined, activeKid: "" };
+}
+
+export const RevokeSigningKeyResponse: MessageFns<RevokeSigningKeyResponse> = {
+  encode(message: RevokeSigningKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.receipt !== undefined) {
+      RevocationReceipt.encode(message.receipt, writer.uint32(10).fork()).join();
+    }
+    if (message.activeKid !== "") {
+      writer.uint32(18).string(message.activeKid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeSigningKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeSigningKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.receipt = RevocationReceipt.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.activeKid = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeSigningKeyResponse {
+    return {
+      receipt: isSet(object.receipt) ? RevocationReceipt.fromJSON(object.receipt) : undefined,
+      activeKid: isSet(object.activeKid)
+        ? globalThis.String(object.activeKid)
+        : isSet(object.active_kid)
+        ? globalThis.String(object.active_kid)
+        : "",
+    };
+  },
+
+  toJSON(message: RevokeSigningKeyResponse): unknown {
+    const obj: any = {};
+    if (message.receipt !== undefined) {
+      obj.receipt = RevocationReceipt.toJSON(message.receipt);
+    }
+    if (message.activeKid !== "") {
+      obj.activeKid = message.activeKid;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeSigningKeyResponse>, I>>(base?: I): RevokeSigningKeyResponse {
+    return RevokeSigningKeyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeSigningKeyResponse>, I>>(object: I): RevokeSigningKeyResponse {
+    const message = createBaseRevokeSigningKeyResponse();
+    message.receipt = (object.receipt !== undefined && object.receipt !== null)
+      ? RevocationReceipt.fromPartial(object.receipt)
+      : undefined;
+    message.activeKid = object.activeKid ?? "";
+    return message;
+  },
+};
+
 /**
  * IssuerAdmin is how the platform team decides who exists in the mesh and
  * which keys sign for it. It is protected by the mesh itself: every RPC needs
@@ -2111,6 +2851,48 @@ export const IssuerAdminService = {
       Buffer.from(ListSigningKeysResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListSigningKeysResponse => ListSigningKeysResponse.decode(value),
   },
+  /**
+   * Revokes one access token everywhere, by its jti or by the token itself.
+   * Returns once JetStream has stored the event; UNAVAILABLE if it could not.
+   */
+  revokeToken: {
+    path: "/trustmesh.admin.v1.IssuerAdmin/RevokeToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeTokenRequest): Buffer => Buffer.from(RevokeTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeTokenRequest => RevokeTokenRequest.decode(value),
+    responseSerialize: (value: RevokeTokenResponse): Buffer => Buffer.from(RevokeTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeTokenResponse => RevokeTokenResponse.decode(value),
+  },
+  /**
+   * Disables the identity and revokes every token it holds now (subject issued
+   * before this moment): the stop button for a compromised service.
+   */
+  revokeService: {
+    path: "/trustmesh.admin.v1.IssuerAdmin/RevokeService" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeServiceRequest): Buffer => Buffer.from(RevokeServiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeServiceRequest => RevokeServiceRequest.decode(value),
+    responseSerialize: (value: RevokeServiceResponse): Buffer =>
+      Buffer.from(RevokeServiceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeServiceResponse => RevokeServiceResponse.decode(value),
+  },
+  /**
+   * Drops a signing key from the JWKS, rotates to a fresh key at once, and
+   * revokes every token the key signed: for a leaked signing key.
+   */
+  revokeSigningKey: {
+    path: "/trustmesh.admin.v1.IssuerAdmin/RevokeSigningKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeSigningKeyRequest): Buffer =>
+      Buffer.from(RevokeSigningKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeSigningKeyRequest => RevokeSigningKeyRequest.decode(value),
+    responseSerialize: (value: RevokeSigningKeyResponse): Buffer =>
+      Buffer.from(RevokeSigningKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeSigningKeyResponse => RevokeSigningKeyResponse.decode(value),
+  },
 } as const;
 
 export interface IssuerAdminServer extends UntypedServiceImplementation {
@@ -2131,6 +2913,21 @@ export interface IssuerAdminServer extends UntypedServiceImplementation {
   /** Promotes the published next key to active and publishes a new next key. */
   rotateSigningKey: handleUnaryCall<RotateSigningKeyRequest, RotateSigningKeyResponse>;
   listSigningKeys: handleUnaryCall<ListSigningKeysRequest, ListSigningKeysResponse>;
+  /**
+   * Revokes one access token everywhere, by its jti or by the token itself.
+   * Returns once JetStream has stored the event; UNAVAILABLE if it could not.
+   */
+  revokeToken: handleUnaryCall<RevokeTokenRequest, RevokeTokenResponse>;
+  /**
+   * Disables the identity and revokes every token it holds now (subject issued
+   * before this moment): the stop button for a compromised service.
+   */
+  revokeService: handleUnaryCall<RevokeServiceRequest, RevokeServiceResponse>;
+  /**
+   * Drops a signing key from the JWKS, rotates to a fresh key at once, and
+   * revokes every token the key signed: for a leaked signing key.
+   */
+  revokeSigningKey: handleUnaryCall<RevokeSigningKeyRequest, RevokeSigningKeyResponse>;
 }
 
 export interface IssuerAdminClient extends Client {
@@ -2248,6 +3045,63 @@ export interface IssuerAdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListSigningKeysResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Revokes one access token everywhere, by its jti or by the token itself.
+   * Returns once JetStream has stored the event; UNAVAILABLE if it could not.
+   */
+  revokeToken(
+    request: RevokeTokenRequest,
+    callback: (error: ServiceError | null, response: RevokeTokenResponse) => void,
+  ): ClientUnaryCall;
+  revokeToken(
+    request: RevokeTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeTokenResponse) => void,
+  ): ClientUnaryCall;
+  revokeToken(
+    request: RevokeTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeTokenResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Disables the identity and revokes every token it holds now (subject issued
+   * before this moment): the stop button for a compromised service.
+   */
+  revokeService(
+    request: RevokeServiceRequest,
+    callback: (error: ServiceError | null, response: RevokeServiceResponse) => void,
+  ): ClientUnaryCall;
+  revokeService(
+    request: RevokeServiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeServiceResponse) => void,
+  ): ClientUnaryCall;
+  revokeService(
+    request: RevokeServiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeServiceResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Drops a signing key from the JWKS, rotates to a fresh key at once, and
+   * revokes every token the key signed: for a leaked signing key.
+   */
+  revokeSigningKey(
+    request: RevokeSigningKeyRequest,
+    callback: (error: ServiceError | null, response: RevokeSigningKeyResponse) => void,
+  ): ClientUnaryCall;
+  revokeSigningKey(
+    request: RevokeSigningKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeSigningKeyResponse) => void,
+  ): ClientUnaryCall;
+  revokeSigningKey(
+    request: RevokeSigningKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeSigningKeyResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -75,7 +75,10 @@ export interface TokenResponse {
   refreshExpiresAtUnix: number;
   /** Echoes the granted audience so the client can key its token cache on it. */
   audience: string;
-  /** The scopes actually granted, which may be fewer than those requested. */
+  /**
+   * The scopes granted: exactly those requested, since a request for any scope
+   * not granted is refused whole rather than quietly narrowed.
+   */
   scopes: string[];
 }
 
