@@ -1,14 +1,15 @@
 /**
  * Revocation propagation, measured across processes: subscriber processes (one service instance
- * each) hold cached tokens; the publisher here revokes them one at a time, each once every
- * subscriber has acknowledged the one before (the RevocationAcks an operator's tool counts), and
- * each process notes when its verifier first rejected the token. A revocation is measured from
- * the instant the publish returned (JetStream had stored the event) to each of those instants.
+ * each) hold cached tokens; they are revoked one at a time, each once every subscriber has
+ * acknowledged the one before (the RevocationAcks an operator's tool counts), taking turns
+ * between the ways of revoking given (the issuer's RPC, a direct publish); each process notes when
+ * its verifier first rejected the token. A revocation is measured from the instant its call
+ * returned (JetStream had stored the event) to each of those instants.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { revocationV1 } from "@trustmesh/proto";
-import { createRevocationPublisher, REVOCATION_ACK_SUBJECTS } from "@trustmesh/revocation";
+import { REVOCATION_ACK_SUBJECTS } from "@trustmesh/revocation";
 import { jwksOf, mintTestToken, newJti, TEST_AUDIENCE, TEST_ISSUER, TEST_SUBJECT, type TestSigningKey } from "@trustmesh/testing";
 import { now, type Rejection } from "./revocation-protocol.js";
 import { startSubscriber, type SubscriberProcess } from "./revocation-subscribers.js";
@@ -22,27 +23,42 @@ const APPLY_TIMEOUT_MS = 5_000;
 const GAP_MS = 5;
 const PINGS = 20;
 const TOKEN_LIFETIME_SEC = 600;
-const AUDIT = { reason: "benchmark", actor: "bench@trustmesh" } as const;
+
+/** One way of revoking a token. */
+export interface RevocationPath {
+  readonly name: string;
+  /** Resolves with the event's stream sequence once the event is stored. */
+  revoke(target: { readonly jti: string; readonly sub: string; readonly exp: number }): Promise<number>;
+}
 
 export interface PropagationOptions {
   readonly natsUrl: string;
   readonly key: TestSigningKey;
   readonly subscribers: number;
+  /** Unmeasured revocations first, the paths taking turns. */
   readonly warmup: number;
+  /** Measured revocations per path. */
   readonly revocations: number;
+  readonly paths: readonly RevocationPath[];
+}
+
+/** In milliseconds, ascending. */
+export interface PathFigures {
+  readonly name: string;
+  /** Call return → first rejection, one per (measured revocation × subscriber). */
+  readonly fromReturnMs: Float64Array;
+  /** Call → first rejection: the same pairs, counting the call's own round trip too. */
+  readonly fromCallMs: Float64Array;
+  /** Call return → the last subscriber's rejection, one per measured revocation. */
+  readonly everywhereMs: Float64Array;
+  /** Call → return. */
+  readonly callMs: Float64Array;
+  /** Call return → the last subscriber's RevocationAck received here: what `trustctl revoke` reports. */
+  readonly acknowledgedMs: Float64Array;
 }
 
 export interface PropagationFigures {
-  /** Publish return → first rejection, ms, one per (measured revocation × subscriber), ascending. */
-  readonly fromReturnMs: Float64Array;
-  /** Publish call → first rejection: the same pairs, counting the PubAck round trip too. */
-  readonly fromCallMs: Float64Array;
-  /** Publish return → the last subscriber's rejection, one per measured revocation. */
-  readonly everywhereMs: Float64Array;
-  /** Publish call → return (the PubAck), ms. */
-  readonly publishMs: Float64Array;
-  /** Publish return → the last subscriber's RevocationAck received here: what `trustctl revoke` reports. */
-  readonly acknowledgedMs: Float64Array;
+  readonly paths: readonly PathFigures[];
   /** The largest clock difference found between this process and a subscriber process, ms. */
   readonly clockOffsetMs: number;
   /** The smallest ping round trip the offsets were taken from, ms. */
@@ -53,6 +69,7 @@ export interface PropagationFigures {
 
 interface Revocation {
   readonly index: number;
+  readonly path: string;
   readonly sequence: number;
   readonly called: number;
   readonly returned: number;
@@ -60,13 +77,12 @@ interface Revocation {
 }
 
 export async function measurePropagation(options: PropagationOptions): Promise<PropagationFigures> {
-  const publisher = createRevocationPublisher({ servers: options.natsUrl });
   const children: SubscriberProcess[] = [];
   let acks: AckWatcher | undefined;
   try {
     acks = await AckWatcher.start(options.natsUrl);
     // The stream exists before the subscribers start, as it does once an issuer has run.
-    await publisher.revokeToken({ jti: newJti(), sub: TEST_SUBJECT, exp: Math.floor(Date.now() / 1000) + 60, ...AUDIT });
+    await pathAt(options.paths, 0).revoke({ jti: newJti(), sub: TEST_SUBJECT, exp: Math.floor(Date.now() / 1000) + 60 });
     for (let i = 0; i < options.subscribers; i++) {
       children.push(startSubscriber(`subscriber ${i}`, {
         natsUrl: options.natsUrl,
@@ -79,7 +95,7 @@ export async function measurePropagation(options: PropagationOptions): Promise<P
     }
     await Promise.all(children.map((child) => child.reply("ready", START_TIMEOUT_MS)));
 
-    const total = options.warmup + options.revocations;
+    const total = options.warmup + options.revocations * options.paths.length;
     const nowSec = Math.floor(Date.now() / 1000);
     const tokens: { jti: string; text: string }[] = [];
     for (let i = 0; i < total; i++) {
@@ -94,11 +110,12 @@ export async function measurePropagation(options: PropagationOptions): Promise<P
     const instances = children.map((child) => child.instanceId);
     const revocations: Revocation[] = [];
     for (const [index, token] of tokens.entries()) {
+      const path = pathAt(options.paths, index);
       const called = now();
-      const published = await publisher.revokeToken({ jti: token.jti, sub: TEST_SUBJECT, exp: nowSec + TOKEN_LIFETIME_SEC, ...AUDIT });
+      const sequence = await path.revoke({ jti: token.jti, sub: TEST_SUBJECT, exp: nowSec + TOKEN_LIFETIME_SEC });
       const returned = now();
-      const acknowledged = await acks.fromAll(published.sequence, instances, APPLY_TIMEOUT_MS);
-      revocations.push({ index, sequence: published.sequence, called, returned, acknowledged });
+      const acknowledged = await acks.fromAll(sequence, instances, APPLY_TIMEOUT_MS);
+      revocations.push({ index, path: path.name, sequence, called, returned, acknowledged });
       await sleep(GAP_MS);
     }
 
@@ -114,8 +131,9 @@ export async function measurePropagation(options: PropagationOptions): Promise<P
       rejections.push(new Map(final.rejections.map((rejection) => [rejection.index, rejection])));
       cpuPerRevocationUs.push((final.cpuUs - (armed[i]?.cpuUs ?? Number.NaN)) / total);
     }
+    const measured = revocations.slice(options.warmup);
     return {
-      ...figures(revocations.slice(options.warmup), rejections, children),
+      paths: options.paths.map((path) => figures(path.name, measured.filter((r) => r.path === path.name), rejections, children)),
       clockOffsetMs: Math.max(...clocks.map((clock) => Math.abs(clock.offsetMs))),
       pingRttMs: Math.min(...clocks.map((clock) => clock.rttMs)),
       cpuPerRevocationUs,
@@ -123,16 +141,11 @@ export async function measurePropagation(options: PropagationOptions): Promise<P
   } finally {
     await Promise.all(children.map((child) => child.stop()));
     await acks?.close();
-    await publisher.close();
   }
 }
 
 /** Every measured revocation must have been seen rejected by every subscriber, after its event. */
-function figures(
-  revocations: readonly Revocation[],
-  rejections: readonly ReadonlyMap<number, Rejection>[],
-  children: readonly SubscriberProcess[],
-): Pick<PropagationFigures, "fromReturnMs" | "fromCallMs" | "everywhereMs" | "publishMs" | "acknowledgedMs"> {
+function figures(name: string, revocations: readonly Revocation[], rejections: readonly ReadonlyMap<number, Rejection>[], children: readonly SubscriberProcess[]): PathFigures {
   const fromReturn: number[] = [];
   const fromCall: number[] = [];
   const everywhere: number[] = [];
@@ -152,10 +165,11 @@ function figures(
     everywhere.push(last - revocation.returned);
   }
   return {
+    name,
     fromReturnMs: ascending(fromReturn),
     fromCallMs: ascending(fromCall),
     everywhereMs: ascending(everywhere),
-    publishMs: ascending(revocations.map((r) => r.returned - r.called)),
+    callMs: ascending(revocations.map((r) => r.returned - r.called)),
     acknowledgedMs: ascending(revocations.map((r) => r.acknowledged - r.returned)),
   };
 }
@@ -215,6 +229,12 @@ class AckWatcher {
   close(): Promise<void> {
     return this.#nc.close();
   }
+}
+
+function pathAt(paths: readonly RevocationPath[], index: number): RevocationPath {
+  const path = paths[index % paths.length];
+  if (path === undefined) throw new Error("no way of revoking was given");
+  return path;
 }
 
 function ascending(values: readonly number[]): Float64Array {

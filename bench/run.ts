@@ -14,6 +14,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ default: Benchmark }>>
   verifier: () => import("./verifier.bench.js"),
   issuer: () => import("./issuer.bench.js"),
   revocation: () => import("./revocation.bench.js"),
+  grpc: () => import("./grpc.bench.js"),
 };
 
 const RESULTS_DIR = new URL("./results/", import.meta.url);

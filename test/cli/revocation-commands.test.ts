@@ -66,7 +66,7 @@ function expectAppliedByAll(result: CliResult): void {
 
 describe.concurrent("trustctl revoke, followed over NATS", () => {
   it("revoke token <jti>: every instance applies it and trustctl says so", async () => {
-    const jti = newJti();
+    const jti = `j${newJti()}`; // a leading "-" would read as an option
     const result = await trustctl(["revoke", "token", jti, "--sub", "orders", "--exp", String(inTenMinutes()), "--reason", "leaked in a log"], mesh.env);
     expectAppliedByAll(result);
     expect(result.stdout).toMatch(new RegExp(`^revoked token ${jti} \\(event `));
@@ -97,7 +97,7 @@ describe.concurrent("trustctl revoke, followed over NATS", () => {
 
   it("without NATS to follow, revokes all the same and says how to see it applied", async () => {
     const withoutNats = Object.fromEntries(Object.entries(mesh.env).filter(([name]) => name !== "TRUSTMESH_NATS_URL"));
-    const jti = newJti();
+    const jti = `j${newJti()}`; // a leading "-" would read as an option
     const result = await trustctl(["revoke", "token", jti, "--sub", "orders", "--exp", String(inTenMinutes()), "--reason", "test"], withoutNats);
     expect(result, result.stderr).toMatchObject({ code: 0 });
     expect(result.stdout).toMatch(new RegExp(`^revoked token ${jti} \\(event \\S+, sequence \\d+\\)\\n$`));
@@ -110,7 +110,7 @@ describe("trustctl watch, revoke key and status", () => {
     const watch = startTrustctl(["watch", "--json", "--acks"], mesh.env);
     try {
       await watch.stderrMatch(/watching TRUSTMESH_REVOCATIONS on nats:\/\/\S+ from sequence \d+, with acks; Ctrl-C ends/);
-      const jti = newJti();
+      const jti = `j${newJti()}`; // a leading "-" would read as an option
       const revoked = await trustctl(["revoke", "token", jti, "--sub", "orders", "--exp", String(inTenMinutes()), "--reason", "watch me", "--json"], mesh.env);
       expect(revoked, revoked.stderr).toMatchObject({ code: 0 });
       const { eventId, sequence } = JSON.parse(revoked.stdout) as RevokeJson;

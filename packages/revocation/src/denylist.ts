@@ -44,6 +44,7 @@ export class Denylist {
   /** The origin of the stored drop times, in epoch seconds. */
   readonly #baseSec: number;
   readonly #tokens = new Map<string, number>();
+  #version = 0;
   readonly #subjects = new Map<string, SubjectEntry>();
   readonly #keys = new Map<string, number>();
   #sweep: MapIterator<[string, number]> | undefined;
@@ -61,6 +62,7 @@ export class Denylist {
     const current = this.#tokens.get(jti);
     if (current !== undefined && current >= dropAt) return false;
     this.#tokens.set(jti, dropAt);
+    this.#version++;
     return true;
   }
 
@@ -71,12 +73,14 @@ export class Denylist {
     const current = this.#subjects.get(sub);
     if (current === undefined) {
       this.#subjects.set(sub, { before: issuedBeforeSec, dropAt });
+      this.#version++;
       return true;
     }
     // The latest cut-off wins, and it must be kept as long as the longest-lived token it names.
     const changed = issuedBeforeSec > current.before || dropAt > current.dropAt;
     current.before = Math.max(current.before, issuedBeforeSec);
     current.dropAt = Math.max(current.dropAt, dropAt);
+    if (changed) this.#version++;
     return changed;
   }
 
@@ -87,7 +91,16 @@ export class Denylist {
     const current = this.#keys.get(kid);
     if (current !== undefined && current >= dropAt) return false;
     this.#keys.set(kid, dropAt);
+    this.#version++;
     return true;
+  }
+
+  /**
+   * Bumped by every change that can revoke something more (pruning only forgets tokens that
+   * have expired anyway), so "active at version v" stays true for as long as v is current.
+   */
+  get version(): number {
+    return this.#version;
   }
 
   /** Applies one event; idempotent, so a replayed or redelivered event does no harm. */

@@ -143,11 +143,17 @@ describe("revocation across NATS outages", () => {
     const token = await mintTestToken(key, { nowSec: Math.floor(clock / 1000) });
     await verifier.verify(token);
 
+    let changes = 0;
+    strict.onChange(() => changes++);
     await stopNats(nc);
     clock += 1_000;
     expect(strict.check(revoked)).toBe("revoked-jti");
     clock += 1;
     expect([strict.state, lenient.state]).toEqual(["stale", "stale"]);
+    // Listeners (open streams, health) hear of going stale although no event arrived.
+    await vi.waitFor(() => {
+      expect(changes).toBe(1);
+    }, { timeout: 5_000, interval: 20 });
     expect(strict.stalenessMs).toBeGreaterThan(1_000);
     expect([strict.check(revoked), strict.check(active)]).toEqual(["unavailable", "unavailable"]);
     expect([lenient.check(revoked), lenient.check(active)]).toEqual(["revoked-jti", "active"]);

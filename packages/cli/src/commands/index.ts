@@ -4,6 +4,7 @@
  */
 import type { Command } from "../command.js";
 import { keysList, keysRotate } from "./keys.js";
+import { policyCheck } from "./policy.js";
 import { status, watch } from "./revocation-stream.js";
 import { revokeKey, revokeService, revokeToken } from "./revoke.js";
 import { serviceDisable, serviceGet, serviceList, serviceRegister } from "./service.js";
@@ -23,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   revokeKey,
   watch,
   status,
+  policyCheck,
 ];
 
 export const GROUPS: Readonly<Record<string, string>> = {
@@ -30,4 +32,5 @@ export const GROUPS: Readonly<Record<string, string>> = {
   keys: "The issuer's signing keys",
   token: "Access tokens, for debugging",
   revoke: "Revocation: make a token, a service's tokens or a signing key stop verifying everywhere",
+  policy: "Method policies declared in .proto files",
 };
