@@ -17,7 +17,7 @@ import {
 import { AUTH_FAILURE_STATUS, type AuthFailureCode } from "./auth-failure-status.js";
 import { InterceptorOptionsError } from "./errors.js";
 import type { Caller } from "./get-caller.js";
-import { readBearerToken } from "./lib/bearer-token.js";
+import { isMalformedBearer, readBearerToken } from "./lib/bearer-token.js";
 import { bindCaller } from "./lib/callers.js";
 import { checkPolicy } from "./lib/check-policy.js";
 import { createInterceptorMetrics, type InterceptorMetrics, type MetricsRegistry } from "./lib/interceptor-metrics.js";
@@ -101,7 +101,7 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): AuthInte
     } catch (error) {
       const code = verifyErrorCodeOf(error);
       if (code === undefined) throw error;
-      return { ok: false, code };
+      return { ok: false, code: isMalformedBearer(bearer.token) ? "ERR_AUTHORIZATION_MALFORMED" : code };
     }
     if (streaming) {
       if (!Number.isFinite(claims.exp)) throw new TypeError("verified claims without a numeric exp");
@@ -135,15 +135,12 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): AuthInte
     const streaming = method.requestStream || method.responseStream;
     let over = false;
     let tracked: OpenStream | undefined;
-    const end = (code: AuthFailureCode): void => {
-      intercepting.sendStatus({ code: AUTH_FAILURE_STATUS[code], details: code, metadata: null });
-    };
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((received, next) => {
         const changesSeen = streams.changes;
         void authorize(method.path, received, streaming).then((decision) => {
           if (!decision.ok) {
-            end(decision.code);
+            refuse(intercepting, decision.code);
             return;
           }
           if (streaming && decision.claims !== undefined && !over) {
@@ -153,7 +150,7 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): AuthInte
                 metrics?.streamEnded(reason);
                 // This runs from a timer or a feed change: a throw here would take the server down.
                 try {
-                  end(reason);
+                  refuse(intercepting, reason);
                 } catch (error) {
                   logger.error({ method: method.path, error: error instanceof Error ? error.name : typeof error }, "unexpected fault while ending a stream");
                 }
@@ -190,6 +187,10 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): AuthInte
       enumerable: true,
     },
   });
+}
+
+function refuse(call: ServerInterceptingCall, code: AuthFailureCode): void {
+  call.sendStatus({ code: AUTH_FAILURE_STATUS[code], details: code, metadata: null });
 }
 
 function validateOptions(options: AuthInterceptorOptions): void {

@@ -17,6 +17,13 @@ export function readBearerToken(metadata: Metadata): BearerToken {
   if (space === -1) return { ok: false, code: "ERR_AUTHORIZATION_MALFORMED" };
   if (value.slice(0, space).toLowerCase() !== "bearer") return { ok: false, code: "ERR_AUTHORIZATION_SCHEME" };
   const token = value.slice(space + 1);
-  if (!B64TOKEN.test(token)) return { ok: false, code: "ERR_AUTHORIZATION_MALFORMED" };
   return { ok: true, token };
+}
+
+/**
+ * Whether a token the verifier refused was not even a b64token. Checked only then: a token the
+ * verifier accepts is canonical base64url segments joined by dots, which every b64token admits.
+ */
+export function isMalformedBearer(token: string): boolean {
+  return !B64TOKEN.test(token);
 }

@@ -52,7 +52,7 @@ export class VerificationEngine {
           this.#cache.delete(token);
           throw new VerifyError("ERR_TOKEN_EXPIRED", "token has expired");
         }
-        await this.#checkRevocation(cached.claims);
+        if (this.#options.revocation !== undefined) await this.#checkRevocation(cached.claims);
         this.#cache.hits++;
         return cached.claims;
       }

@@ -11,8 +11,21 @@ export interface CachedToken {
   readonly key: TrustedKey;
 }
 
+/**
+ * The map's key: the token's signature segment. A token arrives as a new string on every call, so
+ * the map hashes its key each lookup; the signature is a sixth of the token and as distinctive,
+ * and the entry keeps the whole token, compared before a hit counts.
+ */
+function keyOf(token: string): string {
+  return token.slice(token.lastIndexOf(".") + 1);
+}
+
+interface Entry extends CachedToken {
+  readonly token: string;
+}
+
 export class TokenCache {
-  readonly #entries = new Map<string, CachedToken>();
+  readonly #entries = new Map<string, Entry>();
   readonly #maxEntries: number;
   hits = 0;
   misses = 0;
@@ -27,7 +40,8 @@ export class TokenCache {
 
   /** Counts nothing: only the engine knows whether an entry was served. */
   get(token: string): CachedToken | undefined {
-    return this.#entries.get(token);
+    const entry = this.#entries.get(keyOf(token));
+    return entry?.token === token ? entry : undefined;
   }
 
   set(token: string, entry: CachedToken): void {
@@ -38,10 +52,11 @@ export class TokenCache {
       const oldest = this.#entries.keys().next();
       if (oldest.done !== true) this.#entries.delete(oldest.value);
     }
-    this.#entries.set(token, entry);
+    this.#entries.set(keyOf(token), { claims: entry.claims, key: entry.key, token });
   }
 
   delete(token: string): void {
-    this.#entries.delete(token);
+    const key = keyOf(token);
+    if (this.#entries.get(key)?.token === token) this.#entries.delete(key);
   }
 }
