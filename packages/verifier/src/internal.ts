@@ -7,3 +7,4 @@ export { importJwk, type ImportResult } from "./lib/import-jwk.js";
 export { parseStrictJsonObject } from "./lib/strict-json.js";
 export { toLowS } from "./lib/signature.js";
 export { buildKeyMap, type KeyMap } from "./lib/key-set.js";
+export { ownMember } from "./lib/own-member.js";

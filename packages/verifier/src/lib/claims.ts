@@ -5,6 +5,7 @@
 import { VerifyError } from "../errors.js";
 import type { ResolvedOptions } from "../options.js";
 import type { ServiceClaims } from "../types.js";
+import { ownMember } from "./own-member.js";
 
 /** Bounds the identifiers a token can make us store (cache keys, denylist entries, log fields). */
 export const MAX_IDENTIFIER_LENGTH = 256;
@@ -13,19 +14,17 @@ export const MAX_IDENTIFIER_LENGTH = 256;
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 
 export function readClaims(payload: Readonly<Record<string, unknown>>, kid: string, options: ResolvedOptions, nowSec: number): ServiceClaims {
-  // Own members only: a claim that is absent must read as absent, whatever Object.prototype holds.
-  const claim = (name: string): unknown => (Object.hasOwn(payload, name) ? payload[name] : undefined);
 
-  const iss = claim("iss");
+  const iss = ownMember(payload, "iss");
   if (typeof iss !== "string") throw invalid("iss");
   if (iss !== options.issuer) throw new VerifyError("ERR_ISSUER_MISMATCH", "token issuer is not the trusted issuer");
 
-  const aud = readAudience(claim("aud"));
+  const aud = readAudience(ownMember(payload, "aud"));
   if (aud !== options.audience) throw new VerifyError("ERR_AUDIENCE_MISMATCH", "token is not for this audience");
 
-  const exp = readNumericDate(claim("exp"), "exp");
-  const iat = readNumericDate(claim("iat"), "iat");
-  const nbf = readNumericDate(claim("nbf"), "nbf");
+  const exp = readNumericDate(ownMember(payload, "exp"), "exp");
+  const iat = readNumericDate(ownMember(payload, "iat"), "iat");
+  const nbf = readNumericDate(ownMember(payload, "nbf"), "nbf");
   const tolerance = options.clockToleranceSec;
   if (nowSec >= exp + tolerance) throw new VerifyError("ERR_TOKEN_EXPIRED", "token has expired");
   if (nbf > nowSec + tolerance) throw new VerifyError("ERR_TOKEN_NOT_YET_VALID", "token is not valid yet", { claim: "nbf" });
@@ -35,14 +34,14 @@ export function readClaims(payload: Readonly<Record<string, unknown>>, kid: stri
     throw new VerifyError("ERR_TOKEN_LIFETIME_EXCEEDED", "token lifetime exceeds the maximum");
   }
 
-  const sub = readIdentifier(claim("sub"), "sub");
-  const clientId = readIdentifier(claim("client_id"), "client_id");
+  const sub = readIdentifier(ownMember(payload, "sub"), "sub");
+  const clientId = readIdentifier(ownMember(payload, "client_id"), "client_id");
   if (clientId !== sub) throw invalid("client_id");
-  const jti = readIdentifier(claim("jti"), "jti");
+  const jti = readIdentifier(ownMember(payload, "jti"), "jti");
 
-  const scope = claim("scope");
+  const scope = ownMember(payload, "scope");
   if (scope !== undefined && (typeof scope !== "string" || (scope !== "" && !SCOPE.test(scope)))) throw invalid("scope");
-  const tenantId = claim("tenant_id");
+  const tenantId = ownMember(payload, "tenant_id");
   if (tenantId !== undefined && (typeof tenantId !== "string" || tenantId.length === 0 || tenantId.length > MAX_IDENTIFIER_LENGTH)) {
     throw invalid("tenant_id");
   }

@@ -10,6 +10,7 @@ import { decodeBase64url, isCanonicalBase64url } from "./base64url.js";
 import { MAX_KID_LENGTH } from "./import-jwk.js";
 import { verifySignature } from "./signature.js";
 import { parseStrictJsonObject } from "./strict-json.js";
+import { ownMember } from "./own-member.js";
 
 export interface CompactJwsRules {
   readonly algorithms: ReadonlySet<Algorithm>;
@@ -43,17 +44,16 @@ export async function verifyCompactJws(token: string, rules: CompactJwsRules): P
 
   const header = parseStrictJsonObject(decodeBase64url(token.slice(0, headerEnd)));
   if (header === undefined) throw malformed();
-  const member = (name: string): unknown => (Object.hasOwn(header, name) ? header[name] : undefined);
   if (Object.hasOwn(header, "crit")) throw headerInvalid("crit", "token header carries crit, which is not supported");
-  const typ = member("typ");
+  const typ = ownMember(header, "typ");
   if ((typ !== undefined && typeof typ !== "string") || !rules.acceptType(typ?.toLowerCase())) {
     throw headerInvalid("typ", "token type is not the one expected");
   }
-  const alg = member("alg");
+  const alg = ownMember(header, "alg");
   if (typeof alg !== "string" || !rules.algorithms.has(alg as Algorithm)) {
     throw new VerifyError("ERR_ALG_NOT_ALLOWED", "token algorithm is not allowed");
   }
-  const kid = member("kid");
+  const kid = ownMember(header, "kid");
   if (typeof kid !== "string" || kid.length === 0 || kid.length > MAX_KID_LENGTH) {
     throw headerInvalid("kid", "token header has no usable kid");
   }

@@ -8,6 +8,7 @@
 import { createPublicKey } from "node:crypto";
 import type { Algorithm, JsonWebKey, TrustedKey } from "../types.js";
 import { decodeCanonicalBase64url } from "./base64url.js";
+import { ownMember } from "./own-member.js";
 
 export const MAX_KID_LENGTH = 256;
 
@@ -16,40 +17,39 @@ export type ImportResult = { readonly key: TrustedKey } | { readonly rejected: s
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
 
 export function importJwk(jwk: JsonWebKey): ImportResult {
-  const member = (name: string): unknown => (Object.hasOwn(jwk, name) ? jwk[name] : undefined);
-  const kid = member("kid");
+  const kid = ownMember(jwk, "kid");
   if (typeof kid !== "string" || kid.length === 0 || kid.length > MAX_KID_LENGTH) {
     return { rejected: "kid missing or not a usable string" };
   }
   if (PRIVATE_MEMBERS.some((name) => Object.hasOwn(jwk, name))) return { rejected: "private or symmetric key material" };
-  const use = member("use");
+  const use = ownMember(jwk, "use");
   if (use !== undefined && use !== "sig") return { rejected: "use is not sig" };
-  const keyOps = member("key_ops");
+  const keyOps = ownMember(jwk, "key_ops");
   if (keyOps !== undefined && !(Array.isArray(keyOps) && keyOps.includes("verify"))) {
     return { rejected: "key_ops does not allow verify" };
   }
 
-  const kty = member("kty");
-  const crv = member("crv");
+  const kty = ownMember(jwk, "kty");
+  const crv = ownMember(jwk, "crv");
   let alg: Algorithm;
   let publicJwk: Record<string, string>;
   if (kty === "OKP" && crv === "Ed25519") {
     alg = "EdDSA";
-    const x = decodeCanonicalBase64url(member("x"));
+    const x = decodeCanonicalBase64url(ownMember(jwk, "x"));
     if (x?.length !== 32) return { rejected: "Ed25519 x is not 32 canonical bytes" };
     if (!isCanonicalEd25519Point(x)) return { rejected: "Ed25519 point is not canonically encoded" };
     if (isSmallOrderEd25519Point(x)) return { rejected: "Ed25519 point of small order" };
-    publicJwk = { kty, crv, x: member("x") as string };
+    publicJwk = { kty, crv, x: ownMember(jwk, "x") as string };
   } else if (kty === "EC" && crv === "P-256") {
     alg = "ES256";
-    const x = decodeCanonicalBase64url(member("x"));
-    const y = decodeCanonicalBase64url(member("y"));
+    const x = decodeCanonicalBase64url(ownMember(jwk, "x"));
+    const y = decodeCanonicalBase64url(ownMember(jwk, "y"));
     if (x?.length !== 32 || y?.length !== 32) return { rejected: "P-256 coordinates are not 32 canonical bytes" };
-    publicJwk = { kty, crv, x: member("x") as string, y: member("y") as string };
+    publicJwk = { kty, crv, x: ownMember(jwk, "x") as string, y: ownMember(jwk, "y") as string };
   } else {
     return { rejected: "unsupported key type (only OKP/Ed25519 and EC/P-256 sign tokens)" };
   }
-  const declaredAlg = member("alg");
+  const declaredAlg = ownMember(jwk, "alg");
   if (declaredAlg !== undefined && declaredAlg !== alg) return { rejected: "alg does not match the key type" };
 
   try {

@@ -10,6 +10,7 @@
 import { importJwk, parseStrictJsonObject, verifyCompactJws, type VerifiedJws } from "@trustmesh/verifier/internal";
 import type { TrustedKey } from "@trustmesh/verifier";
 import { isJti, isServiceId } from "../store/index.js";
+import { ownMember } from "@trustmesh/verifier/internal";
 
 export const ASSERTION_MAX_BYTES = 8192;
 export const ASSERTION_MAX_LIFETIME_SEC = 60;
@@ -84,17 +85,16 @@ export async function authenticateClient<S extends AssertingService>(assertion: 
     throw new AssertionError("bad-signature", "client assertion does not verify under the service's registered keys", { cause });
   }
 
-  const claim = (name: string): unknown => (Object.hasOwn(verified.payload, name) ? verified.payload[name] : undefined);
   const nowSec = options.now() / 1000;
-  const aud = claim("aud");
+  const aud = ownMember(verified.payload, "aud");
   const audience = Array.isArray(aud) && aud.length === 1 ? (aud[0] as unknown) : aud;
-  if (claim("iss") !== service.id || claim("sub") !== service.id || audience !== options.issuer) {
+  if (ownMember(verified.payload, "iss") !== service.id || ownMember(verified.payload, "sub") !== service.id || audience !== options.issuer) {
     throw new AssertionError("bad-claims", "client assertion iss, sub or aud is wrong");
   }
-  const jti = claim("jti");
-  const exp = claim("exp");
-  const iat = claim("iat");
-  const nbf = claim("nbf");
+  const jti = ownMember(verified.payload, "jti");
+  const exp = ownMember(verified.payload, "exp");
+  const iat = ownMember(verified.payload, "iat");
+  const nbf = ownMember(verified.payload, "nbf");
   if (!isJti(jti) || !isNumericDate(exp) || !isNumericDate(iat) || (nbf !== undefined && !isNumericDate(nbf))) {
     throw new AssertionError("bad-claims", "client assertion jti, exp, iat or nbf is missing or malformed");
   }
@@ -117,7 +117,7 @@ const ALGORITHMS = new Set(["EdDSA", "ES256"] as const);
 function peekIssuer(assertion: string): string {
   const [, payload] = assertion.split(".");
   const claims = payload === undefined ? undefined : parseStrictJsonObject(Buffer.from(payload, "base64url"));
-  const iss = claims !== undefined && Object.hasOwn(claims, "iss") ? claims["iss"] : undefined;
+  const iss = claims === undefined ? undefined : ownMember(claims, "iss");
   // Outside the store's id syntax nothing can be registered: refused unread, as unknown is.
   if (!isServiceId(iss)) {
     throw new AssertionError("malformed", "client assertion has no usable iss");

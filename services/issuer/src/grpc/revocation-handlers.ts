@@ -7,8 +7,8 @@ import type { Logger } from "pino";
 import { requireCaller } from "@trustmesh/grpc";
 import type { adminV1 } from "@trustmesh/proto";
 import { RevocationError, type PublishedRevocation, type RevocationPublisher } from "@trustmesh/revocation";
-import type { KeySource } from "@trustmesh/verifier";
-import { verifyCompactJws } from "@trustmesh/verifier/internal";
+import { DEFAULT_MAX_TOKEN_BYTES, type KeySource } from "@trustmesh/verifier";
+import { ownMember, verifyCompactJws } from "@trustmesh/verifier/internal";
 import { IssuerError } from "../issuer-error.js";
 import { KeyringError } from "../keys/keyring.js";
 import type { SigningKeys } from "../keys/signing-keys.js";
@@ -97,8 +97,10 @@ function jtiTarget(request: adminV1.RevokeTokenRequest): { jti: string; sub: str
 
 /** A token revoked by value must be one this issuer signed; its claims then name what to revoke. */
 async function tokenTarget(token: string, options: RevocationHandlerOptions): Promise<{ jti: string; sub: string; exp: number }> {
+  // Past the verifier's own limit it is not a token of ours; refused before any parsing.
+  if (token.length > DEFAULT_MAX_TOKEN_BYTES) throw notOurs();
   try {
-    const { payload } = await verifyCompactJws(token.slice(0, 8192), {
+    const { payload } = await verifyCompactJws(token, {
       algorithms: new Set(["EdDSA", "ES256"]),
       acceptType: (typ) => typ === "at+jwt" || typ === "application/at+jwt",
       requireLowS: true,
@@ -108,10 +110,14 @@ async function tokenTarget(token: string, options: RevocationHandlerOptions): Pr
         return key;
       },
     });
-    const { jti, sub, exp, iss } = payload;
+    const [jti, sub, exp, iss] = (["jti", "sub", "exp", "iss"] as const).map((name) => ownMember(payload, name));
     if (iss === options.issuer && typeof jti === "string" && typeof sub === "string" && typeof exp === "number" && Number.isFinite(exp)) return { jti, sub, exp };
   } catch {
     // Fall through: whatever is wrong with it, it is not a token of ours.
   }
-  throw new IssuerError("ERR_INVALID_ARGUMENT", "that is not a token this issuer signed (or its key is already gone from the JWKS)");
+  throw notOurs();
+}
+
+function notOurs(): IssuerError {
+  return new IssuerError("ERR_INVALID_ARGUMENT", "that is not a token this issuer signed (or its key is already gone from the JWKS)");
 }
